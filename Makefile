@@ -1,0 +1,27 @@
+# Two commands do all the set-up: `make lab` starts the course, `make test` runs every test.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: lab test lint benchmarks clean
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+# JupyterLab on this machine only (127.0.0.1), with a token, at lesson 00.
+lab: $(BIN)/.installed
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=. notebooks/00_start_here.ipynb
+
+# Every test: vaelib, the notebooks executed top to bottom (nbval), the browser, the linter.
+test: $(BIN)/.installed
+	$(BIN)/ruff check vaelib tests benchmarks
+	$(BIN)/python -m pytest
+
+benchmarks: $(BIN)/.installed
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .cache tests/screenshots

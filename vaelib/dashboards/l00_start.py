@@ -1,0 +1,29 @@
+"""Lesson 00: one slider, one curve: proof that widgets work in this browser."""
+
+import torch
+
+from vaelib.gaussian import gaussian
+from vaelib.widgets import Dashboard, slider
+
+Z = torch.linspace(-5, 5, 401)
+
+
+def dashboard() -> Dashboard:
+    """Move μ: the bell curve N(z; μ, 1) follows. If it does, widgets work here."""
+
+    def build(fig, mu):
+        ax = fig.add_subplot()
+        ax.set(xlim=(-5, 5), ylim=(0, 0.45), xlabel="z", ylabel="density",
+               title="N(z; μ, 1): move the slider")
+        (curve,) = ax.plot([], [], lw=2)
+
+        def draw(mu):
+            curve.set_data(Z.numpy(), gaussian(mu, 1.0).log_prob(Z).exp().numpy())
+            return [curve]
+
+        return draw
+
+    return Dashboard(build, {"mu": slider(0.0, -3.0, 3.0, 0.1, "μ")}, figsize=(6, 2.6))
+
+
+DASHBOARDS = {"00 widgets work": dashboard}

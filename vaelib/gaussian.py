@@ -1,0 +1,68 @@
+"""Lesson 01: one Gaussian, θ = (μ, σ).
+
+Here θ really is "the μ and σ of one distribution": reading (1) of the seed answer. It is right for
+this model and wrong for a VAE, where μ and σ are outputs of a network and θ is its weights.
+"""
+
+import math
+
+import torch
+from torch.distributions import Normal
+
+from vaelib import validate
+
+
+def gaussian(mu, sigma) -> Normal:
+    """p_θ(x) = N(x; μ, σ²), θ = (μ, σ)."""
+    return Normal(validate.tensor("mu", mu), validate.scale("sigma", sigma))
+
+
+def sample_data(n: int = 200, mu: float = 1.5, sigma: float = 0.8, seed: int = 0) -> torch.Tensor:
+    """n draws from N(μ, σ²), the same n numbers for the same seed."""
+    n = validate.positive_int("n", n)
+    g = torch.Generator().manual_seed(seed)
+    return validate.finite_float("mu", mu) + validate.scale("sigma", sigma) * torch.randn(n, generator=g)
+
+
+def log_likelihood(x, mu, sigma) -> torch.Tensor:
+    """log p_θ(x_1..x_N) = Σ_i log N(x_i; μ, σ²) = -N/2 log 2π - N log σ - Σ_i (x_i - μ)² / 2σ².
+
+    μ and σ may be tensors of the same shape (a grid of θ values): one log-likelihood per θ.
+    """
+    x = validate.tensor("x", x, ndim=1)
+    mu, sigma = validate.tensor("mu", mu), validate.scale("sigma", sigma)
+    if mu.shape != sigma.shape:
+        raise ValueError(f"mu and sigma: expected the same shape, got {tuple(mu.shape)} and {tuple(sigma.shape)}")
+    return Normal(mu.unsqueeze(-1), sigma.unsqueeze(-1)).log_prob(x).sum(-1)
+
+
+def mle(x) -> tuple[torch.Tensor, torch.Tensor]:
+    """Closed form: μ̂ = mean(x), σ̂ = sqrt(mean((x - μ̂)²)) (divide by N, not N - 1)."""
+    x = validate.tensor("x", x, ndim=1, min_len=2)
+    mu = x.mean()
+    return mu, ((x - mu) ** 2).mean().sqrt()
+
+
+def mle_by_gradient_ascent(x, steps: int = 200, lr: float = 0.1, mu0: float = 0.0,
+                           sigma0: float = 1.0) -> dict:
+    """Maximise log p_θ(x) over θ = (μ, log σ) with autograd and Adam; returns the path taken.
+
+    σ is optimised through log σ so every step keeps σ > 0.
+    """
+    x = validate.tensor("x", x, ndim=1, min_len=2)
+    steps, lr = validate.positive_int("steps", steps), validate.finite_float("lr", lr)
+    if lr <= 0:
+        raise ValueError(f"lr: expected a learning rate > 0, got {lr}")
+    mu = torch.tensor(validate.finite_float("mu0", mu0), requires_grad=True)
+    log_sigma = torch.tensor(math.log(validate.scale("sigma0", sigma0).item()), requires_grad=True)
+    opt = torch.optim.Adam([mu, log_sigma], lr=lr)
+    path = []
+    for _ in range(steps):
+        opt.zero_grad()
+        ll = log_likelihood(x, mu, log_sigma.exp())
+        (-ll).backward()
+        path.append((mu.item(), log_sigma.exp().item(), ll.item()))
+        opt.step()
+    mu_path, sigma_path, ll_path = (torch.tensor(c) for c in zip(*path, strict=True))
+    return {"mu": mu.detach(), "sigma": log_sigma.detach().exp(),
+            "mu_path": mu_path, "sigma_path": sigma_path, "log_likelihood_path": ll_path}
