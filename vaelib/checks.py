@@ -1,4 +1,4 @@
-"""Self-checks for the exercises: compare your answer with the reference and say how close it is.
+"""Self-checks: for the exercises (is your answer right?) and for the set-up (is this machine ready?).
 
     check("sigma_hat", my_sigma, reference_sigma)      prints: sigma_hat: close (largest difference 3e-08)
     answer = attempt(my_function, reference_function)  your function once it is written, else the reference
@@ -17,8 +17,8 @@ def _as_tensor(name, value):
     return t
 
 
-def check(name: str, answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8, hint: str = "") -> str:
-    """Compare `answer` with `expected` elementwise; print and return 'exact' or 'close'.
+def check(name: str, answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8, hint: str = "") -> None:
+    """Compare `answer` with `expected` elementwise; print 'exact' or 'close', or raise.
 
     Close means |answer - expected| <= atol + rtol * |expected| everywhere (torch.isclose's rule).
     """
@@ -44,7 +44,6 @@ def check(name: str, answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8
         raise AssertionError(f"{name}: largest difference {worst:.3g}{where} (yours {got:.6g}, expected "
                              f"{want:.6g}; tolerance rtol={rtol:g}, atol={atol:g}). {hint}".strip())
     print(f"{name}: {verdict}" + ("" if verdict == "exact" else f" (largest difference {worst:.2g})"))
-    return verdict
 
 
 def attempt(yours, reference):
@@ -65,3 +64,30 @@ def attempt(yours, reference):
     run.__name__ = yours.__name__
     return run
 
+
+
+def environment(min_python=(3, 11)) -> dict:
+    """What this kernel runs on: versions, device, and whether the bundled digits load offline.
+
+    Raises AssertionError with the fix when something the course needs is missing.
+    """
+    import platform
+    import sys
+
+    import ipywidgets
+    import matplotlib
+    import sklearn
+
+    import vaelib
+    from vaelib.data import digits
+
+    if sys.version_info[:2] < min_python:
+        raise AssertionError(f"Python {platform.python_version()} is too old: the course needs "
+                             f"{min_python[0]}.{min_python[1]} or newer (see README, 'make lab').")
+    report = {"python": platform.python_version(), "torch": torch.__version__,
+              "matplotlib": matplotlib.__version__, "ipywidgets": ipywidgets.__version__,
+              "scikit-learn": sklearn.__version__, "device": str(vaelib.device()),
+              "cpu threads": torch.get_num_threads(), "digits (offline)": tuple(digits("all").shape)}
+    for k, v in report.items():
+        print(f"{k:>18}: {v}")
+    return report

@@ -1,0 +1,67 @@
+"""vaelib.checks: the exercises' self-checks must pass right answers and fail wrong ones."""
+
+import pytest
+import torch
+
+from vaelib.checks import attempt, check, environment
+
+
+def test_exact_and_close_answers_pass_and_say_so(capsys):
+    check("mean", 2.0, 2.0)
+    check("vector", torch.tensor([1.0, 2.0]), [1.0, 2.0 + 1e-7])
+    assert capsys.readouterr().out == "mean: exact\nvector: close (largest difference 1e-07)\n"
+
+
+def test_a_wrong_answer_raises_with_the_largest_difference_and_the_hint():
+    with pytest.raises(AssertionError, match=r"largest difference 0.5 at index \(1,\).*divide by N"):
+        check("sigmas", [1.0, 2.5], [1.0, 2.0], hint="Did you divide by N?")
+
+
+def test_a_wrong_shape_a_nan_and_a_missing_answer_each_get_their_own_message():
+    with pytest.raises(AssertionError, match="shape"):
+        check("s", [1.0, 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(AssertionError, match="NaN or inf"):
+        check("s", float("nan"), 1.0)
+    with pytest.raises(AssertionError, match="no answer yet"):
+        check("s", None, 1.0)
+
+
+def test_tolerance_is_relative_to_the_expected_value():
+    check("big", 1e6 + 1.0, 1e6)  # within rtol=1e-5
+    with pytest.raises(AssertionError):
+        check("small", 1e-3, 2e-3)
+
+
+def test_attempt_uses_your_function_once_written_else_the_reference(capsys):
+    def mine(x):
+        raise NotImplementedError
+
+    def reference(x):
+        return 2 * x
+
+    assert attempt(mine, reference)(3) == 6
+    assert "not written yet" in capsys.readouterr().out
+
+    def mine_written(x):
+        return 2 * x + 1
+
+    assert attempt(mine_written, reference)(3) == 7
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(ValueError, match="attempt: expected two functions"):
+        attempt(1, print)
+    with pytest.raises(ValueError, match="check: answer must be a number"):
+        check("x", object(), 1.0)
+
+
+def test_environment_reports_versions_and_finds_the_digits_offline(capsys):
+    report = environment()
+    assert report["digits (offline)"] == (1797, 64)
+    assert report["torch"].startswith("2.13.0")
+    assert "device" in capsys.readouterr().out
+
+
+def test_environment_says_what_to_do_on_an_old_python():
+    with pytest.raises(AssertionError, match="too old: the course needs 9.0"):
+        environment(min_python=(9, 0))

@@ -1,0 +1,86 @@
+"""vaelib.gaussian against hand formulas, torch.distributions and autograd."""
+
+import math
+
+import pytest
+import torch
+from torch.distributions import Normal
+
+from vaelib import gaussian as G
+
+
+def test_gaussian_is_a_torch_normal_with_the_hand_written_density():
+    p = G.gaussian(1.0, 2.0)
+    assert isinstance(p, Normal)
+    x = torch.tensor([-1.0, 0.5, 3.0])
+    by_hand = -0.5 * math.log(2 * math.pi) - math.log(2.0) - (x - 1.0) ** 2 / (2 * 4.0)
+    torch.testing.assert_close(p.log_prob(x), by_hand)
+
+
+def test_log_likelihood_is_the_sum_of_log_densities():
+    x = G.sample_data(50, seed=3)
+    n = len(x)
+    by_hand = -n / 2 * math.log(2 * math.pi) - n * math.log(0.7) - ((x - 1.2) ** 2).sum() / (2 * 0.49)
+    torch.testing.assert_close(G.log_likelihood(x, 1.2, 0.7), by_hand)
+
+
+def test_log_likelihood_over_a_grid_of_theta_matches_pointwise_values():
+    x = G.sample_data(30)
+    mu, sigma = torch.tensor([[0.0, 1.0], [2.0, 3.0]]), torch.tensor([[1.0, 0.5], [2.0, 0.3]])
+    grid = G.log_likelihood(x, mu, sigma)
+    assert grid.shape == (2, 2)
+    for i in range(2):
+        for j in range(2):
+            torch.testing.assert_close(grid[i, j], G.log_likelihood(x, mu[i, j], sigma[i, j]))
+
+
+def test_mle_is_the_mean_and_the_biased_standard_deviation():
+    x = G.sample_data(200, mu=-0.5, sigma=2.0, seed=1)
+    mu, sigma = G.mle(x)
+    torch.testing.assert_close(mu, x.mean())
+    torch.testing.assert_close(sigma, x.std(correction=0))
+
+
+def test_mle_is_a_stationary_point_and_a_maximum():
+    x = G.sample_data(100, seed=2).double()
+    mu, sigma = (t.clone().requires_grad_() for t in G.mle(x))
+    G.log_likelihood(x, mu, sigma).backward()
+    assert abs(mu.grad.item()) < 1e-9 and abs(sigma.grad.item()) < 1e-9
+    best = G.log_likelihood(x, mu.detach(), sigma.detach())
+    for dmu, dsigma in [(0.01, 0), (-0.01, 0), (0, 0.01), (0, -0.01)]:
+        assert G.log_likelihood(x, mu.detach() + dmu, sigma.detach() + dsigma) < best
+
+
+def test_gradient_ascent_agrees_with_the_closed_form():
+    x = G.sample_data(200)
+    fit = G.mle_by_gradient_ascent(x, steps=400, lr=0.05)
+    mu, sigma = G.mle(x)
+    assert abs(fit["mu"] - mu) < 1e-3 and abs(fit["sigma"] - sigma) < 1e-3
+    path = fit["log_likelihood_path"]
+    assert path[-1] > path[0] and len(path) == 400
+
+
+def test_sample_data_is_reproducible_and_seed_dependent():
+    assert torch.equal(G.sample_data(10, seed=5), G.sample_data(10, seed=5))
+    assert not torch.equal(G.sample_data(10, seed=5), G.sample_data(10, seed=6))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: G.gaussian(0.0, -1.0), "sigma: a scale must be > 0"),
+    (lambda: G.gaussian(0.0, 0.0), "sigma: a scale must be > 0"),
+    (lambda: G.gaussian(float("nan"), 1.0), "mu: expected finite numbers"),
+    (lambda: G.log_likelihood([[1.0, 2.0]], 0.0, 1.0), "x: expected a 1-D tensor"),
+    (lambda: G.log_likelihood([1.0, float("inf")], 0.0, 1.0), "x: expected finite numbers"),
+    (lambda: G.log_likelihood([1.0], torch.zeros(2), torch.ones(3)), "mu and sigma: expected the same shape"),
+    (lambda: G.log_likelihood("data", 0.0, 1.0), "x: expected numbers"),
+    (lambda: G.mle([1.0]), "x: expected at least 2 value(s)"),
+    (lambda: G.mle([]), "x: expected at least 2 value(s)"),
+    (lambda: G.mle_by_gradient_ascent([1.0, 2.0], steps=0), "steps: expected a whole number >= 1"),
+    (lambda: G.mle_by_gradient_ascent([1.0, 2.0], lr=-1.0), "lr: expected a learning rate > 0"),
+    (lambda: G.mle_by_gradient_ascent([1.0, 2.0], sigma0=0.0), "sigma0: a scale must be > 0"),
+    (lambda: G.sample_data(0), "n: expected a whole number >= 1"),
+    (lambda: G.sample_data(2.5), "n: expected a whole number >= 1"),
+])
+def test_bad_input_is_rejected_with_a_message_naming_the_argument(call, message):
+    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        call()
