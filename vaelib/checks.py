@@ -13,7 +13,8 @@ def _as_tensor(name, value):
     try:
         t = torch.as_tensor(value, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError) as e:
-        raise ValueError(f"check: {name} must be a number or an array of numbers, got {type(value).__name__}") from e
+        kind = type(value).__name__
+        raise ValueError(f"check: {name} must be a number or an array of numbers, got {kind}") from e
     return t
 
 

@@ -32,7 +32,8 @@ def log_likelihood(x, mu, sigma) -> torch.Tensor:
     x = validate.tensor("x", x, ndim=1)
     mu, sigma = validate.tensor("mu", mu), validate.scale("sigma", sigma)
     if mu.shape != sigma.shape:
-        raise ValueError(f"mu and sigma: expected the same shape, got {tuple(mu.shape)} and {tuple(sigma.shape)}")
+        raise ValueError("mu and sigma: expected the same shape, got "
+                         f"{tuple(mu.shape)} and {tuple(sigma.shape)}")
     return Normal(mu.unsqueeze(-1), sigma.unsqueeze(-1)).log_prob(x).sum(-1)
 
 

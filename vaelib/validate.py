@@ -11,8 +11,9 @@ def tensor(name: str, value, *, ndim: int | None = None, min_len: int = 1) -> to
     try:
         t = torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError) as e:
-        raise ValueError(f"{name}: expected numbers (a float, list or tensor), got {type(value).__name__}") from e
-    if not (t.is_floating_point() or t.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8, torch.bool)):
+        kind = type(value).__name__
+        raise ValueError(f"{name}: expected numbers (a float, list or tensor), got {kind}") from e
+    if t.is_complex():
         raise ValueError(f"{name}: expected real numbers, got dtype {t.dtype}")
     if not t.is_floating_point():
         t = t.to(torch.get_default_dtype())

@@ -25,11 +25,12 @@ def dashboard(x=None) -> Dashboard:
         left.set(xlim=(-3, 6), ylim=(0, 1.0), xlabel="x", ylabel="density", title="p_θ(x) over the data")
         (density,) = left.plot([], [], lw=2, color="C0", label="N(x; μ, σ²)")
         left.legend(loc="upper left", fontsize=8)
-        # Contours at fixed distances below the maximum show the shape near θ̂.
-        levels = surface.max().item() - torch.tensor([200.0, 100, 50, 20, 10, 5, 2, 0.5]).numpy()
-        right.contourf(M.numpy(), S.numpy(), surface.clamp(min=levels[0]).numpy(), levels=[levels[0] - 1, *levels,
-                       surface.max().item() + 1], cmap="Blues")
-        right.plot([mu_hat], [sigma_hat], "*", ms=12, color="C3", label="MLE θ̂")
+        # Filled contours at fixed depths below the maximum show the shape near the MLE.
+        top = surface.max().item()
+        levels = [top - d for d in (400, 200, 100, 50, 20, 10, 5, 2, 0.5)] + [top + 1]
+        right.contourf(M.numpy(), S.numpy(), surface.clamp(min=levels[0]).numpy(), levels=levels,
+                       cmap="Blues")
+        right.plot([mu_hat], [sigma_hat], "*", ms=12, color="C3", label="maximum likelihood")
         right.set(xlim=MU_RANGE, ylim=SIGMA_RANGE, xlabel="μ", ylabel="σ", title="log p_θ(x₁..x_N)")
         (marker,) = right.plot([], [], "o", ms=8, color="C1", label="θ = (μ, σ)")
         right.legend(loc="upper right", fontsize=8)
