@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lab test lint benchmarks clean
+.PHONY: lab test benchmarks clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -11,8 +11,10 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 # JupyterLab on this machine only (127.0.0.1), with a token, at lesson 00.
+# (Jupyter refuses to run as root unless told; containers often run as root.)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(BIN)/.installed
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=. notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=. $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 # Every test: vaelib, the notebooks executed top to bottom (nbval), the browser, the linter.
 test: $(BIN)/.installed
