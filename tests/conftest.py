@@ -1,11 +1,19 @@
-"""Shared test set-up: a non-interactive matplotlib backend and seeded torch for every test."""
+"""Shared test set-up: a non-interactive matplotlib backend, one torch thread, seeded torch.
+
+One thread: the course's models are tiny, so threads buy nothing, and the suite runs kernels side by
+side on 2 cores (determinism, browser), where torch's spinning threads would fight for the cores.
+The environment variables reach every kernel the tests start (nbval, nbclient, JupyterLab).
+"""
 
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

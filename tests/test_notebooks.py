@@ -5,6 +5,7 @@ nbval executes them (pytest collects notebooks/ itself); these tests read them w
 
 import json
 import pathlib
+import re
 
 import pytest
 
@@ -34,7 +35,8 @@ def test_opens_with_outcomes_and_ends_with_summary_and_exercises(path):
     cs = cells(path)
     assert cs[0]["cell_type"] == "markdown" and "learning outcomes" in text(cs[0]).lower()
     markdown = "\n".join(text(c) for c in cs if c["cell_type"] == "markdown")
-    assert "## Summary" in markdown and "## Exercises" in markdown
+    for heading in ("Summary", "Exercises"):
+        assert re.search(rf"^## (\d+\. )?{heading}", markdown, flags=re.MULTILINE), f"no '## {heading}'"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

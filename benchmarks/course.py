@@ -1,0 +1,185 @@
+"""What the course costs to run: every notebook in a fresh kernel, one after the other, as a
+learner (and nbval) runs it. For each: the seconds its cells take (kernel start-up excluded,
+listed apart) and the peak resident memory of its kernel process and any children, in MB.
+
+Peak memory = the larger of the kernel's own high-water mark (VmHWM in /proc/<pid>/status, read
+after the last cell, before shutdown) and the largest total RSS of the kernel and its children
+seen by polling every 20 ms (psutil).
+
+    .venv/bin/python benchmarks/course.py            a table
+    .venv/bin/python benchmarks/course.py --json     one JSON object:
+        {"notebooks": {name: {"seconds", "peak_rss_mb"}}, "total_seconds", "max_peak_rss_mb"}
+    .venv/bin/python benchmarks/course.py 03 05      only the notebooks whose names start so
+    .venv/bin/python benchmarks/course.py --keep-cache   with the trained weights in .cache/
+The kernels see an empty weights cache unless --keep-cache: a fresh clone's first run.
+A notebook whose cell fails is reported with the error (and "error" in the JSON); exit status 1.
+
+Goals on this machine: the whole course <= 90 s, every kernel <= 600 MB (Binder's limit leaves
+room for the server and the browser's widgets).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+GOAL_SECONDS, GOAL_MB = 90.0, 600.0
+MB = 2**20
+
+
+class PeakMemory:
+    """Polls the RSS of a process and its children in a background thread; keeps the maximum."""
+
+    def __init__(self, pid: int, interval: float = 0.02):
+        self.process, self.interval, self.peak = psutil.Process(pid), interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sample()
+        self._stop.set()
+        self._thread.join()
+
+    def sample(self):
+        try:
+            procs = [self.process, *self.process.children(recursive=True)]
+            total = 0
+            for p in procs:
+                try:
+                    total += p.memory_info().rss
+                except psutil.NoSuchProcess:
+                    pass
+            self.peak = max(self.peak, total)
+        except psutil.NoSuchProcess:
+            pass
+
+    def _poll(self):
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+
+def high_water_mark(pid: int) -> int:
+    """The kernel process's own peak RSS in bytes (VmHWM), 0 where /proc is unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+async def measure(path: Path, env: dict) -> dict:
+    """Run one notebook in a fresh kernel: seconds of cell execution, start-up, CPU seconds, peak
+    RSS (MB), and the error if a cell failed (the figures then cover the cells up to it)."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, kernel_name="python3", timeout=900,
+                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    start, error = time.perf_counter(), None
+    async with client.async_setup_kernel(env=env):
+        pid = client.km.provisioner.pid
+        await client.async_wait_for_reply(await _ensure(client.kc.kernel_info()))
+        startup = time.perf_counter() - start
+        with PeakMemory(pid) as memory:
+            t0 = time.perf_counter()
+            try:
+                for index, cell in enumerate(nb.cells):
+                    await client.async_execute_cell(
+                        cell, index, execution_count=client.code_cells_executed + 1)
+            except CellExecutionError as e:
+                error = f"cell {index}: {e.ename}: {e.evalue}"[:200]
+            seconds = time.perf_counter() - t0
+        peak = max(memory.peak, high_water_mark(pid))
+        cpu = cpu_seconds(pid)
+    result = {"seconds": round(seconds, 2), "startup_seconds": round(startup, 2),
+              "cpu_seconds": round(cpu, 2), "peak_rss_mb": round(peak / MB, 1)}
+    return {**result, "error": error} if error else result
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) of the kernel and its children so far: unlike wall
+    time it hardly changes when other work shares the machine."""
+    try:
+        process = psutil.Process(pid)
+        times = [process.cpu_times(), *(c.cpu_times() for c in process.children(recursive=True))]
+    except psutil.NoSuchProcess:
+        return 0.0
+    return sum(t.user + t.system for t in times)
+
+
+async def _ensure(value):
+    return await value if asyncio.iscoroutine(value) else value
+
+
+def run(prefixes: list[str], keep_cache: bool = False) -> dict:
+    """Every notebook (or those whose names start with a prefix), one after the other. Unless
+    keep_cache, the kernels see an empty weights cache (VAELIB_CACHE), as on a fresh clone: the
+    first run, training included, is what is measured."""
+    paths = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if prefixes:
+        paths = [p for p in paths if any(p.name.startswith(x) for x in prefixes)]
+    if not paths:
+        raise SystemExit(f"no notebooks matching {prefixes} in {NOTEBOOK_DIR}")
+    with tempfile.TemporaryDirectory(prefix="vaelib-cache-") as empty:
+        env = dict(os.environ) if keep_cache else {**os.environ, "VAELIB_CACHE": empty}
+        results = {p.stem: asyncio.run(measure(p, env)) for p in paths}
+    return {"notebooks": results,
+            "total_seconds": round(sum(r["seconds"] for r in results.values()), 2),
+            "max_peak_rss_mb": max(r["peak_rss_mb"] for r in results.values())}
+
+
+def table(report: dict) -> str:
+    rows = [f"{'notebook':<32} {'seconds':>8} {'start-up s':>10} {'CPU s':>7} {'peak RSS MB':>12}"]
+    for name, r in report["notebooks"].items():
+        flag = "  over" if r["peak_rss_mb"] > GOAL_MB else ""
+        flag += f"  FAILED at {r['error']}" if "error" in r else ""
+        rows.append(f"{name:<32} {r['seconds']:>8.2f} {r['startup_seconds']:>10.2f} "
+                    f"{r['cpu_seconds']:>7.1f} {r['peak_rss_mb']:>12.1f}{flag}")
+    total, peak = report["total_seconds"], report["max_peak_rss_mb"]
+    cpu = sum(r["cpu_seconds"] for r in report["notebooks"].values())
+    rows.append(f"{'whole course':<32} {total:>8.2f} {'':>10} {cpu:>7.1f} {peak:>12.1f}")
+    rows.append(f"goals: course <= {GOAL_SECONDS:.0f} s "
+                f"({'met' if total <= GOAL_SECONDS else 'MISSED'}), every kernel <= "
+                f"{GOAL_MB:.0f} MB ({'met' if peak <= GOAL_MB else 'MISSED'})")
+    rows.append(f"load average while measuring: {psutil.getloadavg()[0]:.1f} on "
+                f"{psutil.cpu_count()} CPUs (wall seconds grow with load; CPU s much less)")
+    return "\n".join(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", help="name prefixes, e.g. 03 05 (default: all)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--keep-cache", action="store_true",
+                        help="let the kernels use the repository's .cache/ (trained weights)")
+    args = parser.parse_args()
+    report = run(args.notebooks, args.keep_cache)
+    if args.json:
+        keys = ("seconds", "peak_rss_mb", "error")
+        out = {"notebooks": {k: {key: v[key] for key in keys if key in v}
+                             for k, v in report["notebooks"].items()},
+               "total_seconds": report["total_seconds"],
+               "max_peak_rss_mb": report["max_peak_rss_mb"]}
+        print(json.dumps(out))
+    else:
+        print(table(report))
+    if any("error" in r for r in report["notebooks"].values()):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
