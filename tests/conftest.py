@@ -20,3 +20,24 @@ torch.set_num_threads(1)
 def _seeded():
     torch.manual_seed(0)
     yield
+
+
+SUMMARY = pytest.StashKey[list]()
+
+
+def pytest_configure(config):
+    config.stash[SUMMARY] = []
+
+
+@pytest.fixture(scope="session")
+def summary(request):
+    """summary(line): a line for the end of the run (counts a reader wants even under -q)."""
+    return request.config.stash[SUMMARY].append
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    lines = config.stash.get(SUMMARY, [])
+    if lines:
+        terminalreporter.section("what the tests covered")
+        for line in lines:
+            terminalreporter.write_line(line)

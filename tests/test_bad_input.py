@@ -405,6 +405,10 @@ BAD_INPUTS = [
     _R("vae.GaussianDecoder", lambda t: vae.GaussianDecoder(x_dim=-1), "x_dim: expected a whole"),
     _R("vae.CategoricalDecoder", lambda t: vae.CategoricalDecoder(hidden=(2.5,)),
        "hidden: expected"),
+    _R("vae.CategoricalDecoder", lambda t: vae.CategoricalDecoder(levels_rank=0),
+       "levels_rank: expected a whole number >= 1"),
+    _R("vae.LevelBasis", lambda t: vae.LevelBasis(64, rank=2.5), "levels_rank: expected a whole"),
+    _R("vae.LevelBasis", lambda t: vae.LevelBasis(0, rank=2), "x_dim: expected a whole"),
     _R("vae.kl_to_standard_normal",
        lambda t: vae.kl_to_standard_normal(torch.zeros(1, 2), -torch.ones(1, 2)), "sigma: a scale"),
     _R("vae.VAE", lambda t: vae.VAE("encoder", vae.BernoulliDecoder()),
@@ -424,6 +428,8 @@ BAD_INPUTS = [
     _R("vae.make_vae", lambda t: vae.make_vae("poisson"), "decoder: expected one of"),
     _R("vae.make_vae", lambda t: vae.make_vae(z_dim=0), "z_dim: expected a whole"),
     _R("vae.make_vae", lambda t: vae.make_vae(seed=-1), "seed: expected a whole number >= 0"),
+    _R("vae.make_vae", lambda t: vae.make_vae("bernoulli", levels_rank=4),
+       "levels_rank: only the categorical decoder"),
     _R("vae.train", lambda t: vae.train("model", DIGITS), "model: expected a vaelib.vae.VAE"),
     _R("vae.train", lambda t: vae.train(small_vae(), DIGITS, epochs=0), "epochs: expected"),
     _R("vae.train", lambda t: vae.train(small_vae(), DIGITS, batch_size=0), "batch_size"),
@@ -432,6 +438,9 @@ BAD_INPUTS = [
     _R("vae.train", lambda t: vae.train(small_vae(), DIGITS, patience=3),
        "patience: early stopping needs x_val"),
     _R("vae.train", lambda t: vae.train(small_vae(), torch.zeros(0, 64)), "x: expected at least"),
+    _R("vae.train", lambda t: vae.train(small_vae(), DIGITS, kl_warmup=-1),
+       "kl_warmup: expected a whole number >= 0"),
+    _R("vae.train", lambda t: vae.train(small_vae(), DIGITS, kl_warmup=2.0), "kl_warmup: expected"),
     _R("vae.train", lambda t: vae.train(small_vae(), DIGITS, x_val=DIGITS[:, :8]), "x: expected"),
     _R("vae.save_weights", lambda t: vae.save_weights("model", t / "w.pt"), "model: expected"),
     _R("vae.course_model", lambda t: vae.course_model(z_dim=0), "z_dim: expected a whole"),
@@ -527,7 +536,7 @@ def public_callables() -> set[str]:
     return found
 
 
-def test_every_public_callable_is_in_the_table():
+def test_every_public_callable_is_in_the_table(summary):
     public = public_callables()
     covered = {r.target for r in BAD_INPUTS} | {r.target for r in RECOVERS}
     missing = sorted(public - covered - set(EXEMPT))
@@ -535,8 +544,8 @@ def test_every_public_callable_is_in_the_table():
                          f"exemption with a reason): {missing}")
     stale = sorted((covered | set(EXEMPT)) - public)
     assert not stale, f"rows or exemptions naming callables that no longer exist: {stale}"
-    print(f"bad inputs tried: {len(BAD_INPUTS)} raising + {len(RECOVERS)} recovering, over "
-          f"{len(covered)} public callables ({len(EXEMPT)} exempt)")
+    summary(f"bad inputs tried: {len(BAD_INPUTS)} raising + {len(RECOVERS)} recovering, over "
+            f"{len(covered)} public callables ({len(EXEMPT)} exempt)")
 
 
 def test_the_coverage_check_would_notice_a_new_function(monkeypatch):

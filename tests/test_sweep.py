@@ -123,17 +123,12 @@ def _one_thread():
 
 
 @pytest.fixture(scope="module")
-def tally(request):
-    """Slider positions tried per dashboard; the total is written to the terminal at the end."""
+def tally(summary):
+    """Slider positions tried per dashboard; the total goes to the end-of-run summary."""
     counts = {}
     yield counts
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    line = (f"slider sweep: {sum(counts.values())} positions tried over {len(DASHBOARDS)} "
+    summary(f"slider sweep: {sum(counts.values())} positions tried over {len(DASHBOARDS)} "
             "dashboards: " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
-    if reporter is not None:
-        reporter.write_line("\n" + line)
-    else:
-        print(line)
 
 
 @pytest.fixture(scope="module", params=list(DASHBOARDS))

@@ -79,6 +79,24 @@ def test_categorical_decoder_gives_17_grey_level_probabilities_per_pixel():
     assert s.shape == (5, 64) and s.min() >= 0 and s.max() <= 16
 
 
+def test_tied_grey_levels_are_u_times_the_shared_profiles_plus_a_bias():
+    """levels_rank r: logits[d, k] = Σ_r u_{d,r} B[r, k] + c[d, k], u the MLP's 64 r outputs."""
+    dec = vae.CategoricalDecoder(3, 64, (16,), levels_rank=4).double()
+    basis = dec.net[-1]
+    assert isinstance(basis, vae.LevelBasis) and basis.profiles.shape == (4, 17)
+    z, x = torch.randn(5, 3, dtype=torch.float64), digits("train", "grey")[:5].double()
+    u = dec.net[:-1](z)
+    assert u.shape == (5, 64 * 4)
+    logits = torch.einsum("ndr,rk->ndk", u.view(5, 64, 4), basis.profiles) + basis.bias
+    p = dec(z)
+    torch.testing.assert_close(p.base_dist.logits, torch.log_softmax(logits, -1))
+    hand = torch.log_softmax(logits, -1).gather(-1, x.long().unsqueeze(-1)).squeeze(-1).sum(-1)
+    torch.testing.assert_close(p.log_prob(x), hand)
+    free = vae.CategoricalDecoder(3, 64, (16,))
+    tied = sum(q.numel() for q in dec.parameters())
+    assert tied == sum(q.numel() for q in free.parameters()) - 16 * 64 * 13 - 64 * 13 + 4 * 17 + 64 * 17
+
+
 def test_theta_and_phi_are_disjoint_and_the_prior_has_no_parameters():
     model = _small()
     theta = {id(p) for p in model.decoder.parameters()}
@@ -216,6 +234,39 @@ def test_early_stopping_stops_and_restores_the_best_epoch():
     n = len(hist["val"])
     assert n < 400 and n == hist["best_epoch"] + 4
     assert hist["val"][hist["best_epoch"]] == max(hist["val"])
+
+
+def test_kl_warmup_weighs_the_kl_by_epoch_over_warmup_and_records_the_true_elbo():
+    """Epoch 1 of kl_warmup=4 is one step on -(log p(x|z) - ¼ KL), by hand with the same noise."""
+    x = digits("train", "binary")[:100]
+    model = vae.make_vae("bernoulli", 2, hidden=(8,), seed=0)
+    hand = vae.make_vae("bernoulli", 2, hidden=(8,), seed=0)
+    hist = vae.train(model, x, epochs=1, batch_size=100, lr=0.1, seed=3, kl_warmup=4, progress=False)
+    torch.manual_seed(3)
+    g = torch.Generator().manual_seed(3)
+    opt = torch.optim.Adam(hand.parameters(), lr=0.1)
+    log_likelihood, kl = hand._elbo_terms(x[torch.randperm(100, generator=g)], generator=g)
+    (-(log_likelihood - 0.25 * kl).mean()).backward()
+    opt.step()
+    for a, b in zip(model.parameters(), hand.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    assert hist["train"][0] == pytest.approx((log_likelihood - kl).mean().item(), rel=1e-5)
+    plain = vae.make_vae("bernoulli", 2, hidden=(8,), seed=0)
+    vae.train(plain, x, epochs=1, batch_size=100, lr=0.1, seed=3, progress=False)
+    assert not torch.equal(plain.encoder.net[0].weight, model.encoder.net[0].weight)
+
+
+def test_patience_counts_only_after_the_kl_warmup():
+    """Trained on blank images, validated on all-ink ones: the validation ELBO is best at epoch 0."""
+    x, x_val = torch.zeros(100, 64), torch.ones(20, 64)
+    lengths = []
+    for warmup in (0, 5):
+        model = vae.make_vae("bernoulli", 2, hidden=(8,), seed=0)
+        hist = vae.train(model, x, x_val=x_val, epochs=50, batch_size=50, lr=0.05, patience=2,
+                         kl_warmup=warmup, progress=False)
+        assert hist["best_epoch"] == 0
+        lengths.append(len(hist["val"]))
+    assert lengths == [3, 7]  # stop 2 epochs after the best, or 2 after the warm-up ends (epoch 4)
 
 
 def test_progress_bar_is_shown_unless_disabled(capsys):

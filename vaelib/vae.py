@@ -112,11 +112,42 @@ class GaussianDecoder(_Decoder):
         return Independent(Normal(mu, (0.5 * log_var).exp(), validate_args=False), 1)
 
 
+class LevelBasis(nn.Module):
+    """The 17 logits of each pixel built from `rank` numbers u_d (the layer before outputs them)
+    and `rank` level profiles B shared by every pixel, plus the pixel's own bias c_d:
+        logits[d, k] = Σ_r u_{d,r} B[r, k] + c[d, k]
+    A plain last layer gives each pixel 17 free logits; this one ties them, so a profile learnt
+    on one pixel ("ink is a high grey level") serves all 64. Part of θ."""
+
+    def __init__(self, x_dim: int, rank: int, levels: int = LEVELS):
+        super().__init__()
+        self.x_dim = validate.positive_int("x_dim", x_dim)
+        self.rank = validate.positive_int("levels_rank", rank)
+        self.profiles = nn.Parameter(torch.randn(self.rank, levels) / self.rank**0.5)  # B
+        self.bias = nn.Parameter(torch.zeros(self.x_dim, levels))  # c
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        u = u.unflatten(-1, (self.x_dim, self.rank))
+        return (u @ self.profiles + self.bias).flatten(-2)
+
+
 class CategoricalDecoder(_Decoder):
     """p_θ(x|z) = Π_d Categorical(x_d; π_d), π_d = softmax of 17 logits of MLP_θ(z) per pixel:
-    one probability for each grey level 0..16 (the decoder of Tomczak's VAE on these digits)."""
+    one probability for each grey level 0..16 (the decoder of Tomczak's VAE on these digits).
+
+    levels_rank: None, the last layer gives 17 free logits per pixel (Tomczak's); r, the MLP
+    gives r numbers per pixel and a LevelBasis turns them into the 17 logits."""
 
     outputs_per_pixel = LEVELS
+
+    def __init__(self, z_dim: int = 2, x_dim: int = 64, hidden=(400,), activation="tanh",
+                 dropout: float = 0.0, levels_rank: int | None = None):
+        if levels_rank is not None:
+            levels_rank = validate.positive_int("levels_rank", levels_rank)
+            self.outputs_per_pixel = levels_rank
+        super().__init__(z_dim, x_dim, hidden, activation, dropout)
+        if levels_rank is not None:
+            self.net.append(LevelBasis(self.x_dim, levels_rank))
 
     def forward(self, z: torch.Tensor) -> Independent:
         logits = self.net(z).unflatten(-1, (self.x_dim, LEVELS))
@@ -165,13 +196,18 @@ class VAE(nn.Module):
         p = next(self.parameters())
         return x.to(device=p.device, dtype=p.dtype)
 
-    def _elbo(self, x, eps=None, generator=None):
+    def _elbo_terms(self, x, eps=None, generator=None):
+        """(log p_θ(x|z), KL(q_φ(z|x) ‖ p_θ(z))) per row, z = μ + σ ⊙ ε one reparameterised draw."""
         q = self.encoder(x)
         mu, sigma = q.base_dist.loc, q.base_dist.scale
         if eps is None:
             eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + sigma * eps  # the reparameterisation z = g_φ(ε, x)
-        return self.decoder(z).log_prob(x) - kl_to_standard_normal(mu, sigma)
+        return self.decoder(z).log_prob(x), kl_to_standard_normal(mu, sigma)
+
+    def _elbo(self, x, eps=None, generator=None):
+        log_likelihood, kl = self._elbo_terms(x, eps, generator)
+        return log_likelihood - kl
 
     def elbo(self, x, eps=None, generator: torch.Generator | None = None) -> torch.Tensor:
         """SGVB, AEVB eq. 10 with L = 1: -KL(q_φ(z|x) ‖ p_θ(z)) + log p_θ(x | μ + σ ⊙ ε), one value
@@ -219,15 +255,22 @@ class VAE(nn.Module):
 
 
 def make_vae(decoder: str = "bernoulli", z_dim: int = 2, x_dim: int = 64, hidden=(400,),
-             activation: str = "tanh", seed: int = 0, dropout: float = 0.0) -> VAE:
+             activation: str = "tanh", seed: int = 0, dropout: float = 0.0,
+             levels_rank: int | None = None) -> VAE:
     """A VAE with a Gaussian MLP encoder and the named decoder, weights drawn from `seed`.
     decoder: 'bernoulli' (C.1), 'gaussian' (C.2) or 'categorical' (17 grey levels); the
-    decoder's hidden widths mirror the encoder's."""
+    decoder's hidden widths mirror the encoder's. levels_rank: categorical only, see
+    CategoricalDecoder."""
     if decoder not in DECODERS:
         raise ValueError(f"decoder: expected one of {list(DECODERS)}, got {decoder!r}")
+    if levels_rank is not None and decoder != "categorical":
+        raise ValueError(f"levels_rank: only the categorical decoder has grey levels to tie, "
+                         f"got levels_rank={levels_rank!r} with decoder={decoder!r}")
     torch.manual_seed(validate.positive_int("seed", seed, minimum=0))
     enc = GaussianEncoder(x_dim, z_dim, hidden, activation, dropout)
-    dec = DECODERS[decoder](z_dim, x_dim, tuple(reversed(_hidden(hidden))), activation, dropout)
+    extra = {} if levels_rank is None else {"levels_rank": levels_rank}
+    dec = DECODERS[decoder](z_dim, x_dim, tuple(reversed(_hidden(hidden))), activation, dropout,
+                            **extra)
     return VAE(enc, dec).to(_device())
 
 
@@ -244,7 +287,7 @@ def _generator(seed: int, device) -> torch.Generator:
 def train(model: VAE, x_train, *, epochs: int = 100, batch_size: int = 64, lr: float = 1e-3,
           optimizer: str = "adam", seed: int = 0, x_val=None, patience: int | None = None,
           lr_decay: bool = False, ema: float | None = None, weight_decay: float = 0.0,
-          threads: int | None = 1, progress: bool = True) -> dict:
+          kl_warmup: int = 0, threads: int | None = 1, progress: bool = True) -> dict:
     """Maximise the mean SGVB ELBO of the minibatches over θ and φ together.
 
     Each epoch visits x_train once in a seeded random order. With x_val, the validation ELBO
@@ -252,8 +295,13 @@ def train(model: VAE, x_train, *, epochs: int = 100, batch_size: int = 64, lr: f
     `patience` epochs and the best weights (by validation ELBO) are restored. lr_decay: cosine
     decay of the learning rate to 0 over `epochs`. ema: keep an exponential moving average
     of the weights, θ̄ <- ema θ̄ + (1 - ema) θ after each step (likewise φ), validate with it
-    and return it (a cheap regulariser on small data). Returns the history: per-epoch mean
-    train ELBO, val ELBO, seconds, and the best epoch.
+    and return it (a cheap regulariser on small data). kl_warmup: for the first `kl_warmup`
+    epochs the KL term is weighted by β = epoch/kl_warmup (1/W, 2/W, ..., 1), so the decoder
+    learns to use z before the KL pulls q_φ(z|x) onto the prior (KL annealing, Bowman et al.
+    2016; Sønderby et al. 2016); patience counts only after it. The β-weighted objective is
+    not a bound, so only the training steps see β: the recorded train and val values are the
+    ELBO itself. Returns the history: per-epoch mean train ELBO, val ELBO, seconds, and the
+    best epoch.
 
     threads: CPU threads for the duration of training (restored afterwards); None keeps
     torch's setting. One is the default: these networks are too small to gain from more,
@@ -276,10 +324,11 @@ def train(model: VAE, x_train, *, epochs: int = 100, batch_size: int = 64, lr: f
         raise ValueError(f"ema: expected a decay in (0, 1), got {ema}")
     if not validate.finite_float("weight_decay", weight_decay) >= 0:
         raise ValueError(f"weight_decay: expected a number >= 0, got {weight_decay}")
+    kl_warmup = validate.positive_int("kl_warmup", kl_warmup, minimum=0)
     seed = validate.positive_int("seed", seed, minimum=0)
     with _threads(threads):
         return _fit(model, x_train, x_val, epochs, batch_size, lr, optimizer, seed, patience,
-                    lr_decay, ema, weight_decay, progress)
+                    lr_decay, ema, weight_decay, kl_warmup, progress)
 
 
 @contextlib.contextmanager
@@ -297,14 +346,15 @@ def _threads(threads: int | None):
 
 
 def _fit(model, x, x_val, epochs, batch_size, lr, optimizer, seed, patience, lr_decay, ema,
-         weight_decay, progress):
+         weight_decay, kl_warmup, progress):
     import copy
 
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
     g = _generator(seed, x.device)
-    opt = OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
+    fast = {"foreach": True} if optimizer == "adamax" else {"fused": True}  # adamax has no fused step
+    opt = OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, **fast)
     params = list(model.parameters())
     shadow = copy.deepcopy(model) if ema is not None else model  # the weights we validate
     shadow_params = list(shadow.parameters())
@@ -314,16 +364,17 @@ def _fit(model, x, x_val, epochs, batch_size, lr, optimizer, seed, patience, lr_
     bar = tqdm(range(epochs), desc="training", disable=not progress, mininterval=0.5)
     for epoch in bar:
         model.train()
-        total = 0.0
+        total, beta = 0.0, min(1.0, (epoch + 1) / kl_warmup) if kl_warmup else 1.0
         for idx in torch.randperm(len(x), generator=g, device=x.device).split(batch_size):
-            loss = -model._elbo(x[idx], generator=g).mean()
+            log_likelihood, kl = model._elbo_terms(x[idx], generator=g)
+            loss = -(log_likelihood - beta * kl).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             if ema is not None:
                 with torch.no_grad():
                     torch._foreach_lerp_(shadow_params, params, 1 - ema)
-            total -= loss.item() * len(idx)
+            total += (log_likelihood - kl).sum().item()
         if sched is not None:
             sched.step()
         hist["train"].append(total / len(x))
@@ -337,7 +388,7 @@ def _fit(model, x, x_val, epochs, batch_size, lr, optimizer, seed, patience, lr_
                 best, hist["best_epoch"] = val, epoch
                 best_state = {k: v.detach().clone() for k, v in shadow.state_dict().items()}
             bar.set_postfix(train=f"{hist['train'][-1]:.2f}", val=f"{val:.2f}", refresh=False)
-            if patience is not None and epoch - hist["best_epoch"] >= patience:
+            if patience is not None and epoch - max(hist["best_epoch"], kl_warmup - 1) >= patience:
                 break
         else:
             bar.set_postfix(train=f"{hist['train'][-1]:.2f}", refresh=False)
