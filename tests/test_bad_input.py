@@ -425,6 +425,8 @@ BAD_INPUTS = [
     _R("vae.VAE", lambda t: small_vae().log_marginal(DIGITS, K=0), "K: expected a whole number"),
     _R("vae.VAE", lambda t: small_vae().log_marginal(DIGITS, max_rows=0), "max_rows: expected"),
     _R("vae.VAE", lambda t: small_vae().test_elbo(DIGITS, samples=0), "samples: expected"),
+    _R("threads", lambda t: vaelib.threads(0).__enter__(), "threads: expected a whole number >= 1"),
+    _R("threads", lambda t: vaelib.threads(1.5).__enter__(), "threads: expected a whole number"),
     _R("vae.make_vae", lambda t: vae.make_vae("poisson"), "decoder: expected one of"),
     _R("vae.make_vae", lambda t: vae.make_vae(z_dim=0), "z_dim: expected a whole"),
     _R("vae.make_vae", lambda t: vae.make_vae(seed=-1), "seed: expected a whole number >= 0"),

@@ -4,6 +4,7 @@ import io
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from vaelib import dashboards
@@ -91,6 +92,32 @@ def test_every_lesson_dashboard_is_found():
     found = dashboards.all_dashboards()
     assert {"00 widgets work", "01 gaussian likelihood"} <= set(found)
     assert list(found) == sorted(found)
+
+
+def test_dashboards_draw_on_one_torch_thread_and_restore_the_count():
+    """Tiny tensors: a second thread would spin against the browser (benchmarks/browser_latency)."""
+    seen = []
+
+    def build(fig, a):
+        line, = fig.add_subplot().plot([0, 1], [0, a])
+
+        def draw(a):
+            seen.append(torch.get_num_threads())
+            line.set_ydata([0, a])
+            return [line]
+        return draw
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        dash = Dashboard(build, {"a": slider(0.5, 0.0, 1.0, 0.1, "a")})
+        seen.clear()  # construction draws once outside update; a slider move is what must be fast
+        dash.update(a=0.7)
+        dash.controls["a"].value = 0.2
+        assert seen == [1, 1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_bad_input():

@@ -11,6 +11,8 @@ One module per idea, imported by name (nothing heavy happens on `import vaelib`)
     vaelib.checks      self-checks for the exercises
 """
 
+import contextlib
+
 __version__ = "0.1.0"
 
 
@@ -19,3 +21,23 @@ def device():
     import torch
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def threads(n: int | None):
+    """torch's CPU thread count set to `n` inside the block, restored after (None: unchanged).
+    The course's tensors are tiny: one thread is as fast, and spare threads only spin against
+    the browser, the server and other kernels on a small machine."""
+    import torch
+
+    from vaelib import validate
+
+    n = None if n is None else validate.positive_int("threads", n)
+    before = torch.get_num_threads()
+    if n is not None and n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)

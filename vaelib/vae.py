@@ -18,7 +18,6 @@ and the importance-weighted bound (Burda et al. 2015) that estimates log p_θ(x)
     L_K(x) = log (1/K) Σ_k p_θ(x, z_k) / q_φ(z_k|x),  z_k ~ q_φ(z|x);  L_1 = ELBO ≤ L_K ≤ log p_θ(x).
 """
 
-import contextlib
 import math
 import os
 import tempfile
@@ -29,6 +28,7 @@ import torch
 from torch import nn
 from torch.distributions import Bernoulli, Categorical, Independent, Normal
 
+from vaelib import threads as _threads
 from vaelib import validate
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
@@ -329,20 +329,6 @@ def train(model: VAE, x_train, *, epochs: int = 100, batch_size: int = 64, lr: f
     with _threads(threads):
         return _fit(model, x_train, x_val, epochs, batch_size, lr, optimizer, seed, patience,
                     lr_decay, ema, weight_decay, kl_warmup, progress)
-
-
-@contextlib.contextmanager
-def _threads(threads: int | None):
-    """torch's CPU thread count set to `threads` inside the block (None: unchanged)."""
-    threads = None if threads is None else validate.positive_int("threads", threads)
-    before = torch.get_num_threads()
-    if threads is not None and threads != before:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
 
 
 def _fit(model, x, x_val, epochs, batch_size, lr, optimizer, seed, patience, lr_decay, ema,

@@ -27,6 +27,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from vaelib import threads
+
 try:  # zlib-ng deflates the same stream as zlib, three times faster at level 1
     from zlib_ng import zlib_ng as zlib
 except ImportError:  # pragma: no cover - vaelib lists zlib-ng; plain zlib is the fallback
@@ -128,7 +130,8 @@ class Dashboard:
                 self.controls[name].value = v
         finally:
             self._setting = False
-        self._changed = changed = list(self.draw(**self.values))
+        with threads(1):  # tiny tensors: a second thread would only spin against the browser
+            self._changed = changed = list(self.draw(**self.values))
         self.fig.canvas.restore_region(self._background)
         for a in changed:
             if not isinstance(a, str):
