@@ -407,7 +407,7 @@ BAD_INPUTS = [
        "hidden: expected"),
     _R("vae.CategoricalDecoder", lambda t: vae.CategoricalDecoder(levels_rank=0),
        "levels_rank: expected a whole number >= 1"),
-    _R("vae.LevelBasis", lambda t: vae.LevelBasis(64, rank=2.5), "levels_rank: expected a whole"),
+    _R("vae.LevelBasis", lambda t: vae.LevelBasis(64, rank=2.5), "rank: expected a whole"),
     _R("vae.LevelBasis", lambda t: vae.LevelBasis(0, rank=2), "x_dim: expected a whole"),
     _R("vae.kl_to_standard_normal",
        lambda t: vae.kl_to_standard_normal(torch.zeros(1, 2), -torch.ones(1, 2)), "sigma: a scale"),

@@ -8,22 +8,12 @@ import math
 
 import pytest
 import torch
-from torch.distributions import MultivariateNormal, Normal
+from torch.distributions import MultivariateNormal, Normal, kl_divergence
 
 from vaelib import data, lvm
 from vaelib import inference as I
 
 X_BIMODAL = 1.2  # an x whose posterior in the default NonlinearLVM is far from Gaussian
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: one thread beats two that must synchronise (by 10-40x on a loaded
-    2-core machine). Restored afterwards, so other test modules are unaffected."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +43,32 @@ def test_variational_family_is_a_torch_normal():
     assert isinstance(q, Normal) and q.loc.item() == 0.5 and q.scale.item() == 2.0
 
 
+def linear(mu_z=0.5, s_z=1.5, w=-2.0, b=1.0, sigma=0.3):
+    """A NonlinearLVM whose f is linear, and the closed-form LinearGaussianLVM it equals."""
+    nl = lvm.NonlinearLVM(f=lambda z: w * z + b, sigma=sigma, mu_z=mu_z, s_z=s_z)
+    exact = lvm.LinearGaussianLVM(*(torch.tensor(v, dtype=torch.float64)
+                                    for v in (mu_z, s_z, w, b, sigma)))
+    return nl, exact
+
+
 @pytest.mark.parametrize("m,s", [(0.0, 1.0), (0.8, 0.3), (-1.5, 0.6), (0.2, 1.5)])
-def test_log_evidence_is_elbo_plus_kl_to_the_posterior(model, m, s):
-    """log p_θ(x) = ELBO(q) + KL(q ‖ p_θ(z|x)), each term by its own route, to 1e-6 nats."""
+def test_grid_elbo_and_kl_match_the_closed_form_of_a_linear_model(m, s):
+    """ELBO(q) = log p_θ(x) - KL(q ‖ p_θ(z|x)) with both right-hand terms in closed form
+    (LinearGaussianLVM, torch's Gaussian KL): quadrature to 1e-6 nats, or 1e-7 of a large KL."""
+    nl, exact = linear()
+    q = Normal(torch.tensor(m, dtype=torch.float64), torch.tensor(s, dtype=torch.float64))
+    for x in (-0.5, 1.2, 2.5):
+        kl = kl_divergence(q, exact.posterior(torch.tensor(x, dtype=torch.float64))).item()
+        log_px = exact.marginal().log_prob(torch.tensor(x, dtype=torch.float64)).item()
+        close = dict(rel=1e-7, abs=1e-6)  # KL up to 50 nats here: 1e-7 of it is quadrature error
+        assert I.kl_to_posterior_grid(nl, x, m, s).item() == pytest.approx(kl, **close)
+        assert I.elbo_grid(nl, x, m, s).item() == pytest.approx(log_px - kl, **close)
+
+
+@pytest.mark.parametrize("m,s", [(0.0, 1.0), (0.8, 0.3), (-1.5, 0.6), (0.2, 1.5)])
+def test_the_kl_to_a_non_gaussian_posterior_is_positive(model, m, s):
     for x in (-0.5, X_BIMODAL, 2.5):
-        log_px = model.log_marginal(torch.tensor(x)).item()
-        e = I.elbo_grid(model, x, m, s).item()
-        kl = I.kl_to_posterior_grid(model, x, m, s).item()
-        assert kl > 0
-        assert abs(log_px - (e + kl)) < 1e-6
+        assert I.kl_to_posterior_grid(model, x, m, s).item() > 1e-3
 
 
 def test_elbo_is_below_the_log_evidence_for_every_q_on_a_surface(model):
@@ -73,12 +80,14 @@ def test_elbo_is_below_the_log_evidence_for_every_q_on_a_surface(model):
         assert (surface < model.log_marginal(torch.tensor(x))).all()
 
 
-def test_the_grid_log_marginal_is_the_models(model, points):
-    torch.testing.assert_close(I.log_marginal_grid(model, points), model.log_marginal(points))
-    mean, std = I.posterior_moments_grid(model, points)
-    post = model.posterior(points)
-    torch.testing.assert_close(mean, post.mean)
-    torch.testing.assert_close(std, post.std)
+def test_the_grid_log_marginal_and_moments_match_the_closed_form():
+    nl, exact = linear()
+    x = torch.linspace(-4, 4, 17, dtype=torch.float64)
+    torch.testing.assert_close(I.log_marginal_grid(nl, x), exact.marginal().log_prob(x),
+                               rtol=0, atol=1e-9)
+    mean, std = I.posterior_moments_grid(nl, x)
+    torch.testing.assert_close(mean, exact.posterior(x).mean, rtol=0, atol=1e-8)
+    torch.testing.assert_close(std, exact.posterior(x).stddev, rtol=0, atol=1e-8)
 
 
 @pytest.mark.parametrize("analytic_kl", [True, False])
@@ -204,8 +213,10 @@ def test_per_point_optimum_beats_the_encoder_and_the_gaps_add_up(model, points):
     mean, scale = I.encoder_parameters(enc, points)
     with torch.no_grad():
         torch.testing.assert_close(gp["elbo_encoder"], I.elbo_grid(model, points, mean, scale))
-    torch.testing.assert_close(gp["approximation"] + gp["amortization"],
-                               gp["log_marginal"] - gp["elbo_encoder"])
+    m_rand = torch.randn(points.shape, generator=g(5), dtype=torch.float64)
+    s_rand = torch.rand(points.shape, generator=g(6), dtype=torch.float64) + 0.2
+    with torch.no_grad():  # q* is the best Gaussian: no other q beats it
+        assert (gp["elbo_optimal"] >= I.elbo_grid(model, points, m_rand, s_rand) - 1e-9).all()
 
 
 def test_encoder_training_raises_the_elbo_and_leaves_theta_alone(model, points):

@@ -75,6 +75,8 @@ def check_position(dash: Dashboard, values: dict) -> str | None:
         return f"at {values}: {type(e).__name__}: {e}"
     if not image.startswith(PNG_SIGNATURE):
         return f"at {values}: update did not return a PNG"
+    if dash.values != values:
+        return f"at {values}: the controls show {dash.values} instead"
     for i, a in enumerate(arrays):
         if not np.isfinite(a).all():
             return f"at {values}: drawn array {i} (shape {a.shape}) holds NaN or inf"
@@ -112,16 +114,6 @@ def _report(failures: list[str], limit: int = 8) -> str:
     return f"{len(failures)} failing position(s):\n" + "\n".join(failures[:limit]) + more
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Dashboards compute on small tensors: one intra-op thread is as fast, and on a loaded
-    2-core machine several times faster (torch's thread pool otherwise spins against itself)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def tally(summary):
     """Slider positions tried per dashboard; the total goes to the end-of-run summary."""
@@ -154,10 +146,6 @@ def test_each_control_over_its_range(built, tally):
     name, dash, defaults = built
     assert dash.controls, f"{name} has no controls"
     tried, failures = sweep_each_control(dash, defaults)
-    for control in dash.controls.values():
-        if not _is_choice(control):
-            positions = control_positions(control)
-            assert positions[0] == control.min and positions[-1] == control.max
     tally[name] = tally.get(name, 0) + tried
     print(f"{name}: {tried} single-control positions")
     assert not failures, f"{name}: " + _report(failures)

@@ -232,8 +232,11 @@ def test_early_stopping_stops_and_restores_the_best_epoch():
     hist = vae.train(model, x, x_val=x_val, epochs=200, batch_size=100, lr=5e-2, patience=3,
                      progress=False)
     n = len(hist["val"])
-    assert n < 400 and n == hist["best_epoch"] + 4
+    assert n < 200 and n == hist["best_epoch"] + 4  # stopped before the last epoch
     assert hist["val"][hist["best_epoch"]] == max(hist["val"])
+    with torch.no_grad():  # the returned weights are the best epoch's: its val ELBO, same noise
+        val = model._elbo(x_val, generator=torch.Generator().manual_seed(1)).mean().item()
+    assert val == pytest.approx(max(hist["val"]), abs=1e-5)
 
 
 def test_kl_warmup_weighs_the_kl_by_epoch_over_warmup_and_records_the_true_elbo():

@@ -280,7 +280,7 @@ class NonlinearLVM:
 
     def log_joint(self, x, z) -> torch.Tensor:
         """log p_θ(x, z) = log p_θ(z) + log p_θ(x|z), broadcast (x (N,1) with z (G,) -> (N,G))."""
-        x = validate.tensor("x", x).to(torch.float64)
+        x = validate.tensor("x", x, dtype=torch.float64)
         z = validate.tensor("z", z)
         return self.prior().log_prob(z.to(torch.float64)) + self.likelihood(z).log_prob(x)
 
@@ -289,7 +289,7 @@ class NonlinearLVM:
 
     def log_marginal(self, x) -> torch.Tensor:
         """log p_θ(x) = logsumexp_g [log p_θ(z_g) + log p_θ(x|z_g)] + log dz, one per x."""
-        x = validate.tensor("x", x).to(torch.float64)
+        x = validate.tensor("x", x, dtype=torch.float64)
         return torch.logsumexp(self._log_joint_on_grid(x), -1) + math.log(self.dz)
 
     def marginal(self) -> _LogDensity:
@@ -298,7 +298,7 @@ class NonlinearLVM:
 
     def posterior(self, x) -> GridPosterior:
         """p_θ(z|x) = p_θ(x, z) / p_θ(x) on the grid, for one x (0-d) or a batch of x (...,)."""
-        x = validate.tensor("x", x).to(torch.float64)
+        x = validate.tensor("x", x, dtype=torch.float64)
         lj = self._log_joint_on_grid(x)
         log_px = torch.logsumexp(lj, -1) + math.log(self.dz)
         return GridPosterior(self.grid, lj - log_px.unsqueeze(-1),
@@ -315,7 +315,7 @@ class NonlinearLVM:
 
 
 def _uniform_grid(grid) -> torch.Tensor:
-    grid = validate.tensor("grid", grid, ndim=1, min_len=3).to(torch.float64)
+    grid = validate.tensor("grid", grid, ndim=1, min_len=3, dtype=torch.float64)
     d = grid.diff()
     if not (d > 0).all() or (d - d[0]).abs().max() > 1e-6 * d[0]:
         raise ValueError("grid: expected equally spaced, increasing z values "
@@ -337,8 +337,8 @@ class PPCA:
     """
 
     def __init__(self, W, mu, sigma2):
-        W = validate.tensor("W", W, ndim=2).to(torch.float64)
-        mu = validate.tensor("mu", mu, ndim=1).to(torch.float64)
+        W = validate.tensor("W", W, ndim=2, dtype=torch.float64)
+        mu = validate.tensor("mu", mu, ndim=1, dtype=torch.float64)
         if W.shape[0] != mu.shape[0]:
             raise ValueError(f"W and mu: expected W of shape (d, q) with d = len(mu) = "
                              f"{mu.shape[0]}, got W of shape {tuple(W.shape)}")
@@ -352,7 +352,7 @@ class PPCA:
     def fit(cls, X, q: int) -> "PPCA":
         """Maximum likelihood: μ = mean(X); with S = (1/N) Σ (x_n-μ)(x_n-μ)ᵀ, eigenvalues
         λ_1 >= ... >= λ_d and eigenvectors U: σ² = mean(λ_{q+1..d}), W = U_q (Λ_q - σ² I)^{1/2}."""
-        X = validate.tensor("X", X, ndim=2, min_len=2).to(torch.float64)
+        X = validate.tensor("X", X, ndim=2, min_len=2, dtype=torch.float64)
         d = X.shape[1]
         if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q < d:
             raise ValueError(f"q: expected a whole number of latent dimensions with "
@@ -379,7 +379,7 @@ class PPCA:
 
     def likelihood(self, z) -> MultivariateNormal:
         """p(x|z) = N(x; W z + μ, σ² I_d), one per row of z (..., q)."""
-        z = validate.tensor("z", z).to(torch.float64)
+        z = validate.tensor("z", z, dtype=torch.float64)
         if z.dim() == 0 or z.shape[-1] != self.q:
             raise ValueError(f"z: expected shape (..., {self.q}), got {tuple(z.shape)}")
         return MultivariateNormal(z @ self.W.T + self.mu,
@@ -390,7 +390,7 @@ class PPCA:
         return MultivariateNormal(self.mu, self.covariance)
 
     def _rows(self, X) -> torch.Tensor:
-        X = validate.tensor("X", X, ndim=2).to(torch.float64)
+        X = validate.tensor("X", X, ndim=2, dtype=torch.float64)
         if X.shape[1] != self.d:
             raise ValueError(f"X: expected shape (N, {self.d}), got {tuple(X.shape)}")
         return X
@@ -415,18 +415,7 @@ class PPCA:
 
 
 class DependencyMatrix(dict):
-    """{distribution: {component: bool}}: True where the log-density's gradient is nonzero.
-
-    Also keeps `magnitude[distribution][component]`, the largest |gradient| seen.
-    """
-
-    def __init__(self, depends: dict, magnitude: dict):
-        super().__init__(depends)
-        self.magnitude = magnitude
-
-    @property
-    def distributions(self) -> list[str]:
-        return list(self)
+    """{distribution: {component: bool}}: True where the log-density's gradient is nonzero."""
 
     @property
     def components(self) -> list[str]:
@@ -488,13 +477,13 @@ def dependency_matrix(distributions: dict, params: dict, points, tol: float = 0.
     tol = validate.finite_float("tol", tol)
     if tol < 0:
         raise ValueError(f"tol: expected a number >= 0, got {tol}")
-    pts = {name: _points(name, points, distributions) for name in distributions}
+    pts = {name: _points(name, points) for name in distributions}
     switched = [p for p in params.values() if p.is_leaf and not p.requires_grad]
     for p in switched:
         p.requires_grad_(True)
     try:
         names, tensors = list(params), list(params.values())
-        depends, magnitude = {}, {}
+        depends = {}
         for dname, make in distributions.items():
             best = dict.fromkeys(names, 0.0)
             for t in pts[dname]:
@@ -505,14 +494,13 @@ def dependency_matrix(distributions: dict, params: dict, points, tol: float = 0.
                     if g is not None:
                         best[n] = max(best[n], g.abs().max().item())
             depends[dname] = {n: best[n] > tol for n in names}
-            magnitude[dname] = best
     finally:
         for p in switched:
             p.requires_grad_(False)
-    return DependencyMatrix(depends, magnitude)
+    return DependencyMatrix(depends)
 
 
-def _points(dname: str, points, distributions) -> torch.Tensor:
+def _points(dname: str, points) -> torch.Tensor:
     if isinstance(points, dict):
         if dname not in points:
             raise ValueError(f"points: expected an entry for every distribution; {dname!r} "

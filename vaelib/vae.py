@@ -119,12 +119,12 @@ class LevelBasis(nn.Module):
     A plain last layer gives each pixel 17 free logits; this one ties them, so a profile learnt
     on one pixel ("ink is a high grey level") serves all 64. Part of θ."""
 
-    def __init__(self, x_dim: int, rank: int, levels: int = LEVELS):
+    def __init__(self, x_dim: int, rank: int):
         super().__init__()
         self.x_dim = validate.positive_int("x_dim", x_dim)
-        self.rank = validate.positive_int("levels_rank", rank)
-        self.profiles = nn.Parameter(torch.randn(self.rank, levels) / self.rank**0.5)  # B
-        self.bias = nn.Parameter(torch.zeros(self.x_dim, levels))  # c
+        self.rank = validate.positive_int("rank", rank)
+        self.profiles = nn.Parameter(torch.randn(self.rank, LEVELS) / self.rank**0.5)  # B
+        self.bias = nn.Parameter(torch.zeros(self.x_dim, LEVELS))  # c
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         u = u.unflatten(-1, (self.x_dim, self.rank))

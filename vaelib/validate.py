@@ -6,16 +6,20 @@ import math
 import torch
 
 
-def tensor(name: str, value, *, ndim: int | None = None, min_len: int = 1) -> torch.Tensor:
-    """`value` as a float tensor, all finite, with `ndim` dimensions and at least `min_len` rows."""
+def tensor(name: str, value, *, ndim: int | None = None, min_len: int = 1,
+           dtype: torch.dtype | None = None) -> torch.Tensor:
+    """`value` as a float tensor, all finite, with `ndim` dimensions and at least `min_len` rows.
+    dtype: convert to it; plain numbers go there directly (0.3 -> float64 without float32 rounding)."""
     try:
-        t = torch.as_tensor(value)
+        t = torch.as_tensor(value, dtype=None if isinstance(value, torch.Tensor) else dtype)
     except (TypeError, ValueError, RuntimeError) as e:
         kind = type(value).__name__
         raise ValueError(f"{name}: expected numbers (a float, list or tensor), got {kind}") from e
     if t.is_complex():
         raise ValueError(f"{name}: expected real numbers, got dtype {t.dtype}")
-    if not t.is_floating_point():
+    if dtype is not None:
+        t = t.to(dtype)
+    elif not t.is_floating_point():
         t = t.to(torch.get_default_dtype())
     if ndim is not None and t.dim() != ndim:
         raise ValueError(f"{name}: expected a {ndim}-D tensor, got shape {tuple(t.shape)}")
