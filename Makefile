@@ -22,7 +22,10 @@ test: $(BIN)/.installed
 	$(BIN)/python -m pytest
 
 benchmarks: $(BIN)/.installed
-	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in benchmarks/*.py; do \
+	  if [ $$b = benchmarks/browser_latency.py ] && [ ! -x /usr/bin/chromium ]; then \
+	    echo "skipping $$b: no /usr/bin/chromium"; continue; fi; \
+	  $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .cache tests/screenshots
