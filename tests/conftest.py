@@ -41,3 +41,18 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section("what the tests covered")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def model():
+    """Lesson 02's network model, the default NonlinearLVM: multimodal posteriors for some x."""
+    from vaelib.joint import NonlinearLVM
+
+    return NonlinearLVM()
+
+
+@pytest.fixture(scope="session")
+def points(model):
+    """60 data points drawn from `model`."""
+    _, x = model.sample(60, generator=torch.Generator().manual_seed(1))
+    return x

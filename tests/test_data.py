@@ -33,17 +33,6 @@ def test_digits_returns_a_copy():
     assert data.digits("train", "grey").min() == 0
 
 
-@pytest.mark.parametrize("kwargs, name", [({"split": "dev"}, "split"), ({"view": "rgb"}, "view")])
-def test_digits_bad_arguments(kwargs, name):
-    with pytest.raises(ValueError, match=name):
-        data.digits(**kwargs)
-
-
-def test_labels_bad_split():
-    with pytest.raises(ValueError, match="split"):
-        data.labels("dev")
-
-
 def _write_idx(path, values: torch.Tensor, type_code: int, fmt: str, compress=False):
     """An IDX file written by hand from the format's definition (big-endian)."""
     header = bytes([0, 0, type_code, values.dim()]) + struct.pack(f">{values.dim()}I", *values.shape)
@@ -67,19 +56,6 @@ def test_read_idx_multibyte_values_are_big_endian(tmp_path, type_code, fmt, dtyp
     assert torch.equal(data.read_idx(tmp_path / "v.idx"), values)
 
 
-def test_read_idx_rejects_bad_files(tmp_path):
-    (tmp_path / "junk").write_bytes(b"PK\x03\x04 not an idx file")
-    with pytest.raises(ValueError, match="path: .*not an IDX file"):
-        data.read_idx(tmp_path / "junk")
-    images = torch.zeros(2, 3, 3, dtype=torch.uint8)
-    _write_idx(tmp_path / "short", images, 0x08, "B")
-    (tmp_path / "short").write_bytes((tmp_path / "short").read_bytes()[:-1])
-    with pytest.raises(ValueError, match="path: .*truncated"):
-        data.read_idx(tmp_path / "short")
-    with pytest.raises(ValueError, match="path: expected an existing IDX file"):
-        data.read_idx(tmp_path / "missing")
-
-
 def test_mnist_from_local_files(tmp_path):
     images = torch.randint(0, 256, (6, 28, 28), dtype=torch.uint8)
     targets = torch.randint(0, 10, (6,), dtype=torch.uint8)
@@ -92,13 +68,7 @@ def test_mnist_from_local_files(tmp_path):
     assert torch.equal(xb, (images.reshape(6, -1) >= 128).float())
 
 
-def test_mnist_bad_arguments_and_missing_files(tmp_path):
-    with pytest.raises(ValueError, match="folder: no train-images"):
-        data.mnist(tmp_path, "train")
-    with pytest.raises(ValueError, match="split"):
-        data.mnist(tmp_path, "val")
-    with pytest.raises(ValueError, match="view"):
-        data.mnist(tmp_path, "test", "rgb")
+def test_mnist_refuses_images_and_labels_that_do_not_pair(tmp_path):
     _write_idx(tmp_path / "t10k-images-idx3-ubyte", torch.zeros(3, 2, 2, dtype=torch.uint8), 0x08, "B")
     _write_idx(tmp_path / "t10k-labels-idx1-ubyte", torch.zeros(2, dtype=torch.uint8), 0x08, "B")
     with pytest.raises(ValueError, match="folder: expected images"):

@@ -134,8 +134,10 @@ def built(request):
 
 def test_dashboards_are_found():
     """Every lesson module in vaelib/dashboards offers at least one dashboard, with a control."""
-    modules = [m.name for m in pkgutil.iter_modules(vaelib.dashboards.__path__)]
+    modules = vaelib.dashboards.lesson_modules()
     assert {"l00_start", "l01_gaussian"} <= set(modules)
+    others = {m.name for m in pkgutil.iter_modules(vaelib.dashboards.__path__)} - set(modules)
+    assert others == {"common"}, f"modules that are neither a lesson nor common.py: {others}"
     for name in modules:
         module = importlib.import_module(f"vaelib.dashboards.{name}")
         assert getattr(module, "DASHBOARDS", None), f"{name} defines no DASHBOARDS"

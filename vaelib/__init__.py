@@ -1,14 +1,23 @@
 """vaelib: the small library behind the course "θ and φ, from one Gaussian to the VAE".
 
-One module per idea, imported by name (nothing heavy happens on `import vaelib`):
-    vaelib.gaussian    lesson 01: one Gaussian, θ = (μ, σ), its likelihood and MLE
-    vaelib.lvm         lesson 02: latent-variable models p_θ(x, z) = p_θ(z) p_θ(x|z)
-    vaelib.inference   lessons 03-04: ELBO, IWAE bound, gradient estimators, amortization
-    vaelib.data        lesson 05: scikit-learn's bundled 8x8 digits
-    vaelib.vae         lesson 05: the AEVB Appendix C model
-    vaelib.widgets     dashboards drawn in place, shown as PNG
-    vaelib.dashboards  every lesson's dashboards, found by name
-    vaelib.checks      self-checks for the exercises
+One module per symbol of the course, imported by name (nothing heavy happens on `import vaelib`):
+    gaussian       01  one Gaussian, θ = (μ, σ): its likelihood and maximum likelihood
+    joint          02  generative models p_θ(x, z) = p_θ(z) p_θ(x|z): linear-Gaussian, network decoder
+    posterior      02  the exact p_θ(x) and p_θ(z|x) of a 1-D model, by quadrature on a grid
+    dependency     02  which components of θ each distribution reads, by autograd
+    elbo           03  q_λ, the reparameterised draw, the ELBO and the bound L_K; their grid versions
+    gradients      03  the score-function and reparameterisation gradient estimators
+    per_datapoint  03  λ_i for every x_i, and q*, the best Gaussian for each x
+    encoder        04  the amortized encoder q_φ(z|x) (and the network builder), the two gaps
+    ppca           04  probabilistic PCA in closed form
+    linear_vae     04  the linear VAE, whose decoder is pPCA
+    vae            05  AEVB Appendix C: decoders p_θ(x|z) and the VAE, built on elbo and encoder
+    train          05  training θ and φ together over minibatches; the weights cache
+    example_vae    05  the PyTorch examples' VAE, ported verbatim for the side-by-side
+    data               scikit-learn's bundled 8x8 digits (and local MNIST files, optional)
+    optim              the one optimisation loop of lessons 01-04
+    widgets            dashboards drawn in place, shown as PNG; dashboards/ has every lesson's
+    checks, validate   self-checks for the exercises; argument checks for every public function
 """
 
 import contextlib

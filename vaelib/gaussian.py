@@ -9,7 +9,7 @@ import math
 import torch
 from torch.distributions import Normal
 
-from vaelib import validate
+from vaelib import optim, validate
 
 
 def gaussian(mu, sigma) -> Normal:
@@ -38,7 +38,7 @@ def log_likelihood(x, mu, sigma) -> torch.Tensor:
 
 
 def mle(x) -> tuple[torch.Tensor, torch.Tensor]:
-    """Closed form: μ̂ = mean(x), σ̂ = sqrt(mean((x - μ̂)²)) (divide by N, not N - 1)."""
+    """Closed form: μ̂ = mean(x), σ̂ = sqrt(mean((x - μ̂)²)) (the 1/N variance, not 1/(N - 1))."""
     x = validate.tensor("x", x, ndim=1, min_len=2)
     mu = x.mean()
     return mu, ((x - mu) ** 2).mean().sqrt()
@@ -51,19 +51,10 @@ def mle_by_gradient_ascent(x, steps: int = 200, lr: float = 0.1, mu0: float = 0.
     σ is optimised through log σ so every step keeps σ > 0.
     """
     x = validate.tensor("x", x, ndim=1, min_len=2)
-    steps, lr = validate.positive_int("steps", steps), validate.finite_float("lr", lr)
-    if lr <= 0:
-        raise ValueError(f"lr: expected a learning rate > 0, got {lr}")
     mu = torch.tensor(validate.finite_float("mu0", mu0), requires_grad=True)
-    log_sigma = torch.tensor(math.log(validate.scale("sigma0", sigma0).item()), requires_grad=True)
-    opt = torch.optim.Adam([mu, log_sigma], lr=lr)
-    path = []
-    for _ in range(steps):
-        opt.zero_grad()
-        ll = log_likelihood(x, mu, log_sigma.exp())
-        (-ll).backward()
-        path.append((mu.item(), log_sigma.exp().item(), ll.item()))
-        opt.step()
-    mu_path, sigma_path, ll_path = (torch.tensor(c) for c in zip(*path, strict=True))
+    log_sigma = torch.tensor(math.log(validate.positive("sigma0", sigma0)), requires_grad=True)
+    run = optim.ascend([mu, log_sigma], lambda: log_likelihood(x, mu, log_sigma.exp()), steps, lr,
+                       record=lambda: (mu.item(), log_sigma.exp().item()))
+    mu_path, sigma_path = (torch.tensor(c[:-1]) for c in zip(*run["path"], strict=True))
     return {"mu": mu.detach(), "sigma": log_sigma.detach().exp(),
-            "mu_path": mu_path, "sigma_path": sigma_path, "log_likelihood_path": ll_path}
+            "mu_path": mu_path, "sigma_path": sigma_path, "log_likelihood_path": run["values"]}

@@ -1,5 +1,5 @@
-"""Argument checks shared by vaelib's public functions: each raises a ValueError that names the
-argument and the form it expected, before any work is done."""
+"""Argument checks shared by every public function of vaelib: each raises a ValueError that starts
+with the argument's name and says the form it expected, before any work is done."""
 
 import math
 
@@ -30,11 +30,30 @@ def tensor(name: str, value, *, ndim: int | None = None, min_len: int = 1,
     return t
 
 
-def scale(name: str, value) -> torch.Tensor:
+def scale(name: str, value, dtype: torch.dtype | None = None) -> torch.Tensor:
     """A standard deviation (or any scale): finite and strictly positive."""
-    t = tensor(name, value)
+    t = tensor(name, value, dtype=dtype)
     if not (t > 0).all():
         raise ValueError(f"{name}: a scale must be > 0, got {t.min().item():g}")
+    return t
+
+
+def scalar(name: str, value, *, positive: bool = False, dtype: torch.dtype | None = None
+           ) -> torch.Tensor:
+    """A single number as a 0-d tensor; a tensor is kept as given, so one that requires grad stays
+    in the graph. positive: it is a scale (> 0)."""
+    t = scale(name, value, dtype) if positive else tensor(name, value, dtype=dtype)
+    if t.dim() != 0:
+        raise ValueError(f"{name}: expected a single number (a float or 0-d tensor), "
+                         f"got shape {tuple(t.shape)}")
+    return t
+
+
+def rows(name: str, value, width: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A 2-D tensor with one data point per row, each of length `width`."""
+    t = tensor(name, value, ndim=2, dtype=dtype)
+    if t.shape[1] != width:
+        raise ValueError(f"{name}: expected shape (N, {width}), got {tuple(t.shape)}")
     return t
 
 
@@ -50,7 +69,7 @@ def positive_int(name: str, value, minimum: int = 1) -> int:
 
 
 def finite_float(name: str, value) -> float:
-    """A plain finite number (a learning rate, an observed x)."""
+    """A plain finite number (an observed x, a starting point)."""
     try:
         v = float(value)
     except (TypeError, ValueError) as e:
@@ -58,3 +77,46 @@ def finite_float(name: str, value) -> float:
     if not math.isfinite(v):
         raise ValueError(f"{name}: expected a finite number, got {v}")
     return v
+
+
+def positive(name: str, value, *, allow_zero: bool = False) -> float:
+    """A plain number > 0 (a learning rate), or >= 0 with allow_zero (a weight decay)."""
+    v = finite_float(name, value)
+    if v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{name}: expected a number {'>=' if allow_zero else '>'} 0, got {v:g}")
+    return v
+
+
+def fraction(name: str, value, *, closed: bool = False) -> float:
+    """A number in [0, 1) (a dropout rate); closed: in (0, 1) open at 0 too (a decay)."""
+    v = finite_float(name, value)
+    if not (0 < v < 1 if closed else 0 <= v < 1):
+        raise ValueError(f"{name}: expected a number in {'(0, 1)' if closed else '[0, 1)'}, got {v:g}")
+    return v
+
+
+def one_of(name: str, value, options):
+    """`value` if it is one of `options` (a dict's keys or a sequence)."""
+    if value not in options:
+        raise ValueError(f"{name}: expected one of {list(options)}, got {value!r}")
+    return value
+
+
+def instance(name: str, value, kind: type | tuple, what: str):
+    """`value` if it is a `kind` (described to the learner as `what`)."""
+    if not isinstance(value, kind):
+        raise ValueError(f"{name}: expected {what}, got {type(value).__name__}")
+    return value
+
+
+def grid(name: str, value) -> torch.Tensor:
+    """Equally spaced, increasing z values (a quadrature grid), at least 3, returned in float64.
+    Spacing may vary by float rounding only: 1e-6 of a step in float64, 1e-3 in float32."""
+    t = tensor(name, value, ndim=1, min_len=3)
+    tol = 1e-6 if t.dtype == torch.float64 else 1e-3
+    g = t if t.dtype == torch.float64 and not t.requires_grad else t.detach().to(torch.float64)
+    step = g.diff()
+    if not (step > 0).all() or (step - step[0]).abs().max() > tol * step[0]:
+        raise ValueError(f"{name}: expected equally spaced, increasing z values "
+                         "(e.g. torch.linspace(-10, 10, 2001))")
+    return g

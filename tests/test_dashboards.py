@@ -1,0 +1,78 @@
+"""The lesson dashboards' own promises: axes that fit every slider position, panels tagged from
+the dependency matrix, curves that are the library's (sliders are swept in test_sweep.py)."""
+
+import math
+
+import torch
+
+from vaelib import joint
+
+
+def slider_grid(ranges, n):
+    return torch.meshgrid(*[torch.linspace(lo, hi, n, dtype=torch.float64)
+                            for lo, hi in ranges.values()], indexing="ij")
+
+
+def test_linear_dashboard_axes_fit_every_slider_position():
+    from vaelib.dashboards import l02_lvm as D
+
+    mu, s, w, b, sigma, x = slider_grid(D.RANGES, 9)
+    m = joint.LinearGaussianLVM(0.0, 1.0, 1.0, 0.0, 1.0)  # for its formulas, applied elementwise below
+    m.mu_z, m.s_z, m.w, m.b, m.sigma = mu, s, w, b, sigma
+    curves = {"prior": (m.prior(), D.Z_LIM), "marginal": (m.marginal(), D.X_LIM),
+              "posterior": (m.posterior(x), D.Z_LIM)}
+    for name, (p, (lo, hi)) in curves.items():
+        assert (p.mean - 2 * p.stddev >= lo).all() and (p.mean + 2 * p.stddev <= hi).all(), name
+        peak = p.log_prob(p.mean).exp().max()
+        assert peak < D.Y_TOP[name], name
+    for z in D.Z_SHOWN:
+        lik = m.likelihood(torch.tensor(z, dtype=torch.float64))
+        assert (lik.mean.abs() + 2 * lik.stddev <= D.X_LIM[1]).all()
+    assert 1 / (sigma.min() * math.sqrt(2 * math.pi)) < D.Y_TOP["likelihood"]
+
+
+def test_linear_dashboard_tags_come_from_the_dependency_matrix_and_light_the_moved_panels():
+    from vaelib.dashboards import l02_lvm as D
+
+    dm = D.linear_dependencies()
+    assert dm.moves("x") == ["posterior"] and dm.moves("w") == ["likelihood", "marginal",
+                                                                  "posterior"]
+    d = D.linear_dashboard()
+    titles = [ax.get_title() for ax in d.fig.axes]
+    assert titles[0].endswith("reads μ_z, s_z") and titles[1].endswith("reads w, b, σ")
+    assert titles[2].endswith("reads μ_z, s_z, w, b, σ") and titles[3].endswith("reads μ_z, "
+                                                                                 "s_z, w, b, σ")
+    for control, n_lit in [("w", 3), ("x", 1), ("mu_z", 3)]:
+        d.update(**{control: d.values[control] + 0.1})
+        bars = [a for a in d._changed if getattr(a, "get_color", lambda: "")() == D.HIGHLIGHT]
+        assert len(bars) == n_lit
+    assert "<b>w</b> moves likelihood, marginal, posterior" in d.readout.value
+
+
+def test_nonlinear_dashboard_fits_its_axes_and_draws_the_library_posterior():
+    from vaelib.dashboards import l02_lvm as D
+
+    grid = torch.linspace(-8, 8, 1601, dtype=torch.float64)
+    xs = torch.linspace(*D.NL_RANGES["x"], 41, dtype=torch.float64)
+    outside = (grid < D.NL_Z[0]) | (grid > D.NL_Z[1])
+    for sigma in torch.linspace(*D.NL_RANGES["sigma"], 9).tolist():
+        m = joint.NonlinearLVM(sigma=sigma, grid=grid)
+        with torch.no_grad():
+            p = m.posterior(xs)
+            assert p.density.max() < D.NL_Y_TOP["posterior"]
+            assert (p.density[:, outside].sum(-1) * p.dz).max() < 0.01  # <1% of mass off-panel
+            assert m.log_marginal(xs).exp().max() < D.NL_Y_TOP["marginal"]
+    d = D.nonlinear_dashboard()
+    for sigma in (0.2, 0.5, 1.0):  # the precomputed marginal curve on the coarse grid
+        d.update(sigma=sigma)
+        line = d.fig.axes[1].get_lines()[0]
+        with torch.no_grad():
+            fine = joint.NonlinearLVM(sigma=sigma).log_marginal(torch.as_tensor(line.get_xdata())).exp()
+        assert (torch.as_tensor(line.get_ydata()) - fine).abs().max() < 1e-6
+    d.update(sigma=0.4, x=2.0)
+    post_line = d.fig.axes[2].get_lines()[-1]
+    with torch.no_grad():
+        expected = joint.NonlinearLVM(sigma=0.4).posterior(torch.tensor(2.0)).log_prob(
+            torch.as_tensor(post_line.get_xdata())).exp()
+    torch.testing.assert_close(torch.as_tensor(post_line.get_ydata()), expected, rtol=1e-6,
+                               atol=1e-9)

@@ -1,0 +1,86 @@
+"""vaelib.dependency: which components of θ each distribution reads, by autograd."""
+
+import pytest
+import torch
+from torch.distributions import Normal
+
+from vaelib import joint
+from vaelib.dependency import dependency_matrix
+from vaelib.ppca import PPCA
+
+THETAS = [dict(mu_z=0.0, s_z=1.0, w=1.0, b=0.0, sigma=0.5),
+          dict(mu_z=0.7, s_z=1.3, w=-1.6, b=0.4, sigma=0.3),
+          dict(mu_z=-1.2, s_z=0.5, w=0.2, b=-2.0, sigma=1.5)]
+
+# ---------------------------------------------------------------------------- dependency matrix
+
+def linear_distributions(m, z0=0.3, x0=1.1):
+    z0, x0 = torch.tensor(z0), torch.tensor(x0)
+    return {"prior": m.prior, "likelihood": lambda: m.likelihood(z0),
+            "marginal": m.marginal, "posterior": lambda: m.posterior(x0)}
+
+
+POINTS = torch.tensor([-1.3, 0.4, 2.1])
+
+
+@pytest.mark.parametrize("theta", THETAS)
+def test_dependency_matrix_of_the_linear_model(theta):
+    m = joint.LinearGaussianLVM(**theta)
+    dm = dependency_matrix(linear_distributions(m), m.parameters(), POINTS)
+    assert dm.reads("prior") == ["mu_z", "s_z"]
+    assert dm.reads("likelihood") == ["w", "b", "sigma"]
+    assert dm.reads("marginal") == dm.reads("posterior") == ["mu_z", "s_z", "w", "b", "sigma"]
+    assert dm.moves("w") == ["likelihood", "marginal", "posterior"]
+    assert dm.moves("mu_z") == ["prior", "marginal", "posterior"]
+    # the components were plain floats: switched on for the computation, then off again
+    assert not any(p.requires_grad for p in m.parameters().values())
+
+
+def test_a_standard_normal_prior_depends_on_nothing():
+    m = joint.LinearGaussianLVM(**THETAS[1])
+    dists = {"N(0, 1) prior": lambda: Normal(0.0, 1.0), **linear_distributions(m)}
+    dm = dependency_matrix(dists, m.parameters(), POINTS)
+    assert dm.reads("N(0, 1) prior") == []
+    # AEVB's prior N(0, I): with μ_z = 0, s_z = 1 held fixed the prior reads nothing and θ is
+    # (w, b, σ); the model's own prior still reads its own μ_z, s_z when they are components.
+    assert dm.reads("prior") == ["mu_z", "s_z"]
+
+
+def test_dependency_is_per_point_so_symmetric_points_cannot_cancel():
+    m = joint.LinearGaussianLVM(0.0, 1.0, 1.0, 0.0, 1.0)
+    # summed over ±1.5 the μ_z-gradients (t - μ_z)/s_z² cancel; one point at a time they do not
+    dm = dependency_matrix({"prior": m.prior}, m.parameters(), torch.tensor([-1.5, 1.5]))
+    assert dm.reads("prior") == ["mu_z", "s_z"]
+    # a single unlucky point can hide a dependence: ∂/∂s_z log N(t; 0, s_z²) = 0 at |t| = s_z,
+    # which is why the matrix is read at several points in general position
+    one = dependency_matrix({"prior": m.prior}, m.parameters(), torch.tensor([1.0]))
+    assert one.reads("prior") == ["mu_z"]
+
+
+def test_dependency_matrix_of_the_nonlinear_model_and_its_table():
+    nl = joint.NonlinearLVM()
+    dists = {"prior": nl.prior, "likelihood": lambda: nl.likelihood(torch.tensor(0.3)),
+             "marginal": nl.marginal, "posterior": lambda: nl.posterior(torch.tensor(1.0))}
+    dm = dependency_matrix(dists, nl.parameters(), POINTS)
+    assert dm.reads("prior") == ["mu_z", "s_z"]
+    assert dm.reads("likelihood") == ["W1", "b1", "W2", "b2", "sigma"]
+    assert dm.reads("marginal") == dm.reads("posterior") == list(nl.parameters())
+    table = dm.to_markdown()
+    assert table.splitlines()[0] == "| | W1 | b1 | W2 | b2 | sigma | mu_z | s_z |"
+    assert table.splitlines()[2] == "| prior | · | · | · | · | · | ✓ | ✓ |"
+    assert nl.f.W1.requires_grad  # the network's own parameters are left as they were
+
+
+def test_dependency_matrix_takes_points_per_distribution():
+    g = torch.Generator().manual_seed(8)
+    m = PPCA.fit(torch.randn(50, 3, generator=g, dtype=torch.float64), 1)
+    W = m.W.clone()
+    params = {"W": m.W, "mu": m.mu, "sigma2": m.sigma2}
+    dists = {"prior": m.prior, "marginal": m.marginal}
+    points = {"prior": torch.zeros(2, 1, dtype=torch.float64) + 0.5,
+              "marginal": torch.randn(2, 3, generator=g, dtype=torch.float64)}
+    dm = dependency_matrix(dists, params, points)
+    assert dm.reads("prior") == [] and dm.reads("marginal") == ["W", "mu", "sigma2"]
+    assert torch.equal(m.W, W) and not m.W.requires_grad
+
+

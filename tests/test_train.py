@@ -1,0 +1,149 @@
+"""vaelib.train: seeded training that raises the ELBO, its options, and the weights cache."""
+
+import pytest
+import torch
+from torch.distributions import kl_divergence
+
+from vaelib import train, vae
+from vaelib.data import digits
+
+
+def _small(decoder="bernoulli", z_dim=3, hidden=(16,), activation="tanh", x_dim=64):
+    return vae.make_vae(decoder, z_dim, x_dim, hidden, activation).double()
+
+
+def test_training_is_seeded_and_raises_the_elbo():
+    x, x_val = digits("train", "binary")[:300], digits("val", "binary")[:100]
+    runs = []
+    for _ in range(2):
+        model = vae.make_vae("bernoulli", 2, hidden=(32,), seed=4)
+        hist = train.train(model, x, x_val=x_val, epochs=8, batch_size=100, lr=2e-2, seed=4,
+                         progress=False)
+        runs.append((model, hist))
+    (m1, h1), (m2, h2) = runs
+    assert h1["train"] == h2["train"] and h1["val"] == h2["val"]
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values(),
+                                                 strict=True))
+    assert h1["train"][-1] > h1["train"][0] + 5 and len(h1["seconds"]) == 8
+    assert h1["val"][-1] > h1["val"][0]
+
+
+def test_ema_weights_are_the_average_of_the_path():
+    """With ema, the returned weights are θ̄_t = ema θ̄_(t-1) + (1 - ema) θ_t over the steps."""
+    x = digits("train", "binary")[:100]
+    model = vae.make_vae("bernoulli", 2, hidden=(8,), seed=0)
+    start = [p.detach().clone() for p in model.parameters()]
+    train.train(model, x, epochs=1, batch_size=100, lr=0.1, ema=0.9, seed=0, progress=False)
+    plain = vae.make_vae("bernoulli", 2, hidden=(8,), seed=0)
+    train.train(plain, x, epochs=1, batch_size=100, lr=0.1, seed=0, progress=False)
+    for s, p, e in zip(start, plain.parameters(), model.parameters(), strict=True):
+        torch.testing.assert_close(e, 0.9 * s + 0.1 * p)  # one step: θ̄ = 0.9 θ_0 + 0.1 θ_1
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch():
+    x, x_val = digits("train", "binary")[:200], digits("val", "binary")[:50]
+    model = vae.make_vae("bernoulli", 2, hidden=(64,), seed=0)
+    hist = train.train(model, x, x_val=x_val, epochs=200, batch_size=100, lr=5e-2, patience=3,
+                     progress=False)
+    n = len(hist["val"])
+    assert n < 200 and n == hist["best_epoch"] + 4  # stopped before the last epoch
+    assert hist["val"][hist["best_epoch"]] == max(hist["val"])
+    with torch.no_grad():  # the returned weights are the best epoch's: its val ELBO, same noise
+        val = model.elbo(x_val, generator=torch.Generator().manual_seed(1)).mean().item()
+    assert val == pytest.approx(max(hist["val"]), abs=1e-5)
+
+
+def test_kl_warmup_weighs_the_kl_by_epoch_over_warmup_and_records_the_true_elbo():
+    """With a decoder that ignores z (first layer zeroed), ∇_φ E_q log p_θ(x|z) = 0, so one plain
+    SGD step moves φ by -lr · β · ∇_φ (mean KL), whatever the noise: β = 1/4 in the first epoch of
+    kl_warmup=4, β = 1 without. The recorded value is the ELBO itself: log p_θ(x|z) - KL, exact
+    here because log p_θ(x|z) is the same for every z."""
+    x = digits("train", "binary")[:100]
+    for warmup, beta in ((4, 0.25), (0, 1.0)):
+        model = vae.make_vae("bernoulli", 2, hidden=(8,), seed=0)
+        with torch.no_grad():
+            model.decoder.net[0].weight.zero_()
+        phi = list(model.encoder.parameters())
+        kl = kl_divergence(model.encoder(x), model.prior())
+        with torch.no_grad():
+            log_lik = model.decoder(torch.zeros(1, 2)).log_prob(x)
+        step = torch.autograd.grad(kl.mean(), phi)
+        expected = [p.detach() - 0.1 * beta * s for p, s in zip(phi, step, strict=True)]
+        hist = train.train(model, x, epochs=1, batch_size=100, lr=0.1, optimizer="sgd",
+                           kl_warmup=warmup, progress=False)
+        for want, got in zip(expected, model.encoder.parameters(), strict=True):
+            torch.testing.assert_close(got, want)
+        assert hist["train"][0] == pytest.approx((log_lik - kl).mean().item(), rel=1e-6)
+
+
+def test_patience_counts_only_after_the_kl_warmup():
+    """Trained on blank images, validated on all-ink ones: the validation ELBO is best at epoch 0."""
+    x, x_val = torch.zeros(100, 64), torch.ones(20, 64)
+    lengths = []
+    for warmup in (0, 5):
+        model = vae.make_vae("bernoulli", 2, hidden=(8,), seed=0)
+        hist = train.train(model, x, x_val=x_val, epochs=50, batch_size=50, lr=0.05, patience=2,
+                         kl_warmup=warmup, progress=False)
+        assert hist["best_epoch"] == 0
+        lengths.append(len(hist["val"]))
+    assert lengths == [3, 7]  # stop 2 epochs after the best, or 2 after the warm-up ends (epoch 4)
+
+
+def test_progress_bar_is_shown_unless_disabled(capsys):
+    x = digits("train", "binary")[:64]
+    train.train(vae.make_vae(hidden=(8,)), x, epochs=2, progress=True)
+    assert "training" in capsys.readouterr().err
+    train.train(vae.make_vae(hidden=(8,)), x, epochs=2, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+# --- the weights cache --------------------------------------------------------------------------
+
+def test_weights_round_trip_and_leave_no_temporary_file(tmp_path):
+    a, b = _small(), vae.make_vae("bernoulli", 3, hidden=(16,), seed=7).double()
+    path = train.save_weights(a, tmp_path / "sub" / "w.pt")
+    assert train.load_weights(b, path)
+    assert all(torch.equal(u, v) for u, v in zip(a.state_dict().values(), b.state_dict().values(),
+                                                 strict=True))
+    assert [p.name for p in path.parent.iterdir()] == ["w.pt"]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a torch file at all", "truncated", "mismatch"])
+def test_bad_cache_file_means_train_again_not_a_crash(tmp_path, capsys, content):
+    path = tmp_path / "w.pt"
+    if content == "truncated":
+        train.save_weights(_small(), path)
+        path.write_bytes(path.read_bytes()[:200])
+    elif content == "mismatch":
+        train.save_weights(_small(z_dim=5), path)
+    else:
+        path.write_bytes(content)
+    model = _small()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert train.load_weights(model, path) is False
+    out = capsys.readouterr().out
+    assert "could not be read" in out and "training again" in out
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_missing_cache_file_says_so(tmp_path, capsys):
+    assert train.load_weights(_small(), tmp_path / "nothing.pt") is False
+    assert "No cached weights" in capsys.readouterr().out
+
+
+def test_course_model_trains_once_then_loads_and_retrains_after_corruption(tmp_path, monkeypatch,
+                                                                           capsys):
+    monkeypatch.setattr(train, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(train, "COURSE_TRAINING", dict(epochs=2, batch_size=100, lr=3e-3))
+    m1, h1 = train.course_model(z_dim=2)
+    m2, h2 = train.course_model(z_dim=2)
+    assert h1 is not None and h2 is None
+    z = torch.randn(4, 2)
+    torch.testing.assert_close(m1.decoder(z).mean, m2.decoder(z).mean)
+    (path,) = tmp_path.iterdir()
+    path.write_bytes(b"\x00" * 10)
+    capsys.readouterr()
+    _, h3 = train.course_model(z_dim=2)
+    assert h3 is not None and "training again" in capsys.readouterr().out
+
+

@@ -1,0 +1,111 @@
+"""Lesson 02: the dependency matrix. Which components of θ does each distribution read?
+
+A distribution depends on a component θ_k when ∂ log p(t) / ∂θ_k ≠ 0 at some point t. Autograd
+answers it: a component a log-density never touches gets no gradient at all.
+"""
+
+import contextlib
+
+import torch
+
+from vaelib import validate
+
+
+class DependencyMatrix(dict):
+    """{distribution: {component: bool}}: True where the log-density's gradient is nonzero."""
+
+    @property
+    def components(self) -> list[str]:
+        return list(next(iter(self.values()))) if self else []
+
+    def reads(self, distribution: str) -> list[str]:
+        """The components `distribution` depends on."""
+        return [c for c, yes in self[distribution].items() if yes]
+
+    def moves(self, component: str) -> list[str]:
+        """The distributions that change when `component` changes."""
+        return [d for d, row in self.items() if row[component]]
+
+    def to_markdown(self, labels: dict | None = None) -> str:
+        """A markdown table: one row per distribution, ✓ where it depends on the component."""
+        labels, cols = labels or {}, self.components
+        head = "| | " + " | ".join(labels.get(c, c) for c in cols) + " |"
+        body = [f"| {d} | " + " | ".join("✓" if row[c] else "·" for c in cols) + " |"
+                for d, row in self.items()]
+        return "\n".join([head, "|---|" + "---|" * len(cols), *body])
+
+    def __str__(self):
+        width = max([len(d) for d in self] + [10])
+        lines = [" " * width + "  " + "  ".join(f"{c:>6}" for c in self.components)]
+        lines += [f"{d:<{width}}  " + "  ".join(f"{'x' if row[c] else '.':>6}" for c in self.components)
+                  for d, row in self.items()]
+        return "\n".join(lines)
+
+    def _repr_markdown_(self):
+        return self.to_markdown()
+
+
+def dependency_matrix(distributions: dict, params: dict, points, tol: float = 0.0) -> DependencyMatrix:
+    """For each distribution and component: is |∂ log p(t) / ∂ component| > tol at some point t?
+
+    distributions: {name: callable returning a distribution} (anything with .log_prob), rebuilt
+        inside so the gradient sees the current graph.
+    params: {name: tensor}, e.g. model.parameters(); leaf tensors that do not require grad are
+        switched on for the computation and back off afterwards.
+    points: a tensor whose rows are the points t_k, or {distribution name: such a tensor}. Each
+        point gets its own gradient (a sum over points could cancel), and a gradient can vanish
+        at one unlucky point (∂/∂s log N(t; 0, s²) = 0 at |t| = s): pass a few points.
+    """
+    _check(distributions, params)
+    tol = validate.positive("tol", tol, allow_zero=True)
+    pts = {name: _points(name, points) for name in distributions}
+    with _gradients_on(params.values()):
+        rows = {name: _largest_gradients(make, pts[name], params) for name, make in distributions.items()}
+    return DependencyMatrix({d: {c: g > tol for c, g in row.items()} for d, row in rows.items()})
+
+
+def _largest_gradients(make, points, params: dict) -> dict[str, float]:
+    """max over points of |∂ log p(t) / ∂ component|, 0 where autograd finds no path."""
+    best = dict.fromkeys(params, 0.0)
+    for t in points:
+        lp = make().log_prob(t).sum()
+        if not lp.requires_grad:
+            continue
+        grads = torch.autograd.grad(lp, list(params.values()), allow_unused=True)
+        for name, g in zip(params, grads, strict=True):
+            if g is not None:
+                best[name] = max(best[name], g.abs().max().item())
+    return best
+
+
+@contextlib.contextmanager
+def _gradients_on(tensors):
+    switched = [p for p in tensors if p.is_leaf and not p.requires_grad]
+    for p in switched:
+        p.requires_grad_(True)
+    try:
+        yield
+    finally:
+        for p in switched:
+            p.requires_grad_(False)
+
+
+def _check(distributions, params):
+    if not isinstance(distributions, dict) or not distributions or not all(
+            callable(v) for v in distributions.values()):
+        raise ValueError("distributions: expected a non-empty dict {name: callable returning a "
+                         "distribution}")
+    if not isinstance(params, dict) or not params or not all(
+            isinstance(v, torch.Tensor) and v.is_floating_point() for v in params.values()):
+        raise ValueError("params: expected a non-empty dict {name: float tensor}")
+
+
+def _points(name: str, points) -> torch.Tensor:
+    if isinstance(points, dict):
+        if name not in points:
+            raise ValueError(f"points: expected an entry for every distribution; {name!r} is missing")
+        points = points[name]
+    t = validate.tensor("points", points)
+    if t.dim() == 0:
+        raise ValueError("points: expected one or more points (a 1-D tensor, or (K, d) rows)")
+    return t

@@ -1,0 +1,121 @@
+"""Lessons 03-05: the ELBO and the importance-weighted bound L_K, from samples and on a grid.
+
+For a generative model p_θ(x, z) and any q(z):
+    log p_θ(x) = ELBO(q) + KL(q(z) ‖ p_θ(z|x)),
+    ELBO(q)    = E_q[log p_θ(x, z) - log q(z)] = E_q[log p_θ(x|z)] - KL(q(z) ‖ p_θ(z)).
+A model has prior(), likelihood(z) (broadcasting over z) and log_joint(x, z): the 1-D models of
+lesson 02 and the VAE of lesson 05 alike. q is a torch Normal (1-D z, lessons 03-04; batch shape
+that of x) or an Independent Normal over z's dimensions (lesson 05, one per row of x).
+"""
+
+import math
+
+import torch
+from torch.distributions import Independent, Normal, kl_divergence
+
+from vaelib import posterior, validate
+
+
+def variational(m, s) -> Normal:
+    """q_λ(z) = N(z; m, s²), λ = (m, s): the variational family of lessons 03-04."""
+    return Normal(validate.tensor("m", m), validate.scale("s", s))
+
+
+def _q(q):
+    return validate.instance("q", q, (Normal, Independent), "a torch.distributions Normal "
+                             "(or an Independent Normal)")
+
+
+def reparameterised_sample(q, n_samples: int = 1, generator=None) -> torch.Tensor:
+    """z_s = μ + σ ⊙ ε_s, ε_s ~ N(0, I), s = 1..S (AEVB §2.4): shape (S, *batch, *event),
+    differentiable in q's μ and σ."""
+    n_samples = validate.positive_int("n_samples", n_samples)
+    mu, sigma = _q(q).mean, q.stddev
+    eps = torch.randn((n_samples, *mu.shape), generator=generator, dtype=mu.dtype, device=mu.device)
+    return mu + sigma * eps
+
+
+def elbo_terms(model, x, q, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(1/S) Σ_s log p_θ(x|z_s) and KL(q ‖ p_θ(z)) in closed form, for draws z (S, ...) from q."""
+    kl = kl_divergence(_q(q), model.prior())
+    return model.likelihood(z).log_prob(x).mean(0), kl
+
+
+def elbo(model, x, q, n_samples: int = 1, analytic_kl: bool = True, generator=None,
+         z: torch.Tensor | None = None) -> torch.Tensor:
+    """The SGVB estimate of the ELBO from S reparameterised draws z_s (or the draws `z` given):
+
+    analytic KL:  (1/S) Σ_s log p_θ(x|z_s) - KL(q ‖ p_θ(z))     (AEVB eq. 7; eq. 10 for Gaussians)
+    otherwise:    (1/S) Σ_s [log p_θ(x, z_s) - log q(z_s)]      (AEVB eq. 6)
+    Unbiased for the ELBO and differentiable in q's parameters and in θ; one value per x.
+    """
+    x = validate.tensor("x", x)
+    z = reparameterised_sample(q, n_samples, generator) if z is None else z
+    if analytic_kl:
+        expected, kl = elbo_terms(model, x, q, z)
+        return expected - kl
+    return (model.log_joint(x, z) - q.log_prob(z)).mean(0)
+
+
+def iwae_bound(model, x, q, k: int, n_outer: int = 1, generator=None) -> torch.Tensor:
+    """An estimate of the importance-weighted bound (Burda et al. 2015), z_1..z_K ~ q:
+
+        L_K = E[log (1/K) Σ_k p_θ(x, z_k) / q(z_k)],   L_1 = ELBO ≤ L_K ≤ L_{K+1} ≤ log p_θ(x).
+    The ordering holds for the expectation; one estimate (here the mean of n_outer independent
+    sets of K draws) is noisy and can land above log p_θ(x).
+    """
+    k, n_outer = validate.positive_int("k", k), validate.positive_int("n_outer", n_outer)
+    x = validate.tensor("x", x)
+    z = reparameterised_sample(q, n_outer * k, generator)
+    z = z.reshape(n_outer, k, *z.shape[1:])
+    log_w = model.log_joint(x, z) - q.log_prob(z)
+    return (torch.logsumexp(log_w, dim=1) - math.log(k)).mean(0)
+
+
+# --- on the grid: the exact values the estimators are checked against (1-D models) ---------------
+
+def elbo_from_log_joint(log_joint, grid, m, s) -> torch.Tensor:
+    """ELBO(m, s) = Σ_g w_g log p_θ(x, z_g) + ½ log(2πe s²), w_g ∝ N(z_g; m, s²) normalised on the
+    grid, from log p_θ(x, z_g) of shape (..., G); m and s broadcast with its leading dimensions."""
+    m, s = validate.tensor("m", m).to(grid.dtype), validate.scale("s", s).to(grid.dtype)
+    w = torch.softmax(-0.5 * ((grid - m.unsqueeze(-1)) / s.unsqueeze(-1)) ** 2, dim=-1)
+    return (w * log_joint).sum(-1) + 0.5 * torch.log(2 * math.pi * math.e * s**2)
+
+
+def elbo_grid(model, x, m, s) -> torch.Tensor:
+    """The exact ELBO of q = N(m, s²), ∫ N(z; m, s²) log p_θ(x, z) dz + ½ log(2πe s²), by quadrature
+    on model.grid (s at least 2 grid steps). Shape: x, m and s broadcast; differentiable in m, s."""
+    grid = posterior.model_grid(model)
+    m, s = validate.tensor("m", m), validate.scale("s", s)
+    if (s < 2 * (grid[1] - grid[0])).any():
+        raise ValueError(f"s: expected s >= 2 grid steps ({2 * (grid[1] - grid[0]).item():.3g}) "
+                         "for the quadrature")
+    return elbo_from_log_joint(posterior.log_joint_on_grid(model, x, grid), grid, m, s)
+
+
+def elbo_surface(model, x: float, m_values, s_values) -> torch.Tensor:
+    """The exact ELBO over a whole (m, s) plane for one x: shape (len(m_values), len(s_values))."""
+    x = validate.finite_float("x", x)
+    m_values = validate.tensor("m_values", m_values, ndim=1, dtype=torch.float64)
+    s_values = validate.scale("s_values", s_values, dtype=torch.float64)
+    if s_values.dim() != 1:
+        raise ValueError(f"s_values: expected a 1-D tensor, got shape {tuple(s_values.shape)}")
+    grid, log_joint = posterior.quadrature_grid(model, torch.tensor([x]))
+    with torch.no_grad():
+        return elbo_from_log_joint(log_joint[0], grid, m_values[:, None], s_values[None, :])
+
+
+def kl_from_log_posterior(log_posterior, grid, m, s) -> torch.Tensor:
+    """KL(q ‖ p) = Σ_g w_g [log q(z_g) - log p(z_g)], w_g ∝ N(z_g; m, s²) normalised on the grid,
+    from log p(z_g) of shape (..., G): the KL to a posterior known on a grid."""
+    q = variational(m, s)
+    log_q = Normal(q.loc.unsqueeze(-1), q.scale.unsqueeze(-1)).log_prob(grid)
+    return (torch.softmax(log_q, dim=-1) * (log_q - log_posterior)).sum(-1)
+
+
+def kl_to_posterior_grid(model, x: float, m, s) -> torch.Tensor:
+    """KL(q ‖ p_θ(z|x)) = ∫ q(z) [log q(z) - log p_θ(z|x)] dz by quadrature, with the posterior
+    taken from vaelib.posterior (lesson 02): an independent route to log p_θ(x) - ELBO."""
+    x = validate.finite_float("x", x)
+    grid = posterior.model_grid(model)
+    return kl_from_log_posterior(posterior.posterior(model, x).log_prob(grid), grid, m, s)

@@ -1,0 +1,52 @@
+"""The one optimisation loop of lessons 01-04: gradient ascent on an objective, recording its path.
+(Lesson 05's minibatch training over epochs is vaelib.train.)"""
+
+from collections.abc import Callable
+
+import torch
+
+from vaelib import validate
+
+
+def ascend(params: list, objective: Callable[[], torch.Tensor], steps: int, lr: float, *,
+           cosine: bool = False, record: Callable | None = None) -> dict:
+    """Adam steps uphill on objective() over `params` (tensors that require grad).
+
+    cosine: the learning rate decays to 0 over the steps, so noisy steps settle.
+    Returns {"values": objective() before each step (steps,)} and, with `record`,
+    {"path": [record() before each step and once after the last]} (steps + 1 entries).
+    """
+    steps, lr = validate.positive_int("steps", steps), validate.positive("lr", lr)
+    opt = torch.optim.Adam(params, lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None
+    values, path = [], []
+    for _ in range(steps):
+        if record is not None:
+            path.append(record())
+        opt.zero_grad()
+        value = objective()
+        (-value).backward()
+        opt.step()
+        if schedule is not None:
+            schedule.step()
+        values.append(value.item())
+    out = {"values": torch.tensor(values)}
+    if record is not None:
+        out["path"] = path + [record()]
+    return out
+
+
+def maximise(params: list, objective: Callable[[], torch.Tensor], max_iter: int = 100,
+             **tolerances) -> None:
+    """Deterministic maximisation of a smooth objective() with L-BFGS (strong Wolfe line search);
+    `tolerances` go to torch.optim.LBFGS (tolerance_grad, tolerance_change, history_size)."""
+    opt = torch.optim.LBFGS(params, lr=1, max_iter=validate.positive_int("max_iter", max_iter),
+                            line_search_fn="strong_wolfe", **tolerances)
+
+    def closure():
+        opt.zero_grad()
+        loss = -objective()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
