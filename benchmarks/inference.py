@@ -11,7 +11,9 @@ import time
 
 import torch
 
-from vaelib import data, inference, lvm
+from vaelib import data, gradients, joint, linear_vae
+from vaelib.encoder import gaps, train_encoder
+from vaelib.ppca import PPCA
 
 
 def timed(fn):
@@ -21,10 +23,10 @@ def timed(fn):
 
 
 def linear_vae_gaps() -> tuple[dict, dict]:
-    X = inference.standardise(data.digits("train", view="grey"))
-    exact = lvm.PPCA.fit(X, 2).log_marginal(X).mean().item()
-    analytic, t_a = timed(lambda: inference.fit_linear_vae_analytic(X, q=2))
-    sampled, t_s = timed(lambda: inference.fit_linear_vae_sampled(X, q=2))
+    X = linear_vae.standardise(data.digits("train", view="grey"))
+    exact = PPCA.fit(X, 2).log_marginal(X).mean().item()
+    analytic, t_a = timed(lambda: linear_vae.fit_linear_vae_analytic(X, q=2))
+    sampled, t_s = timed(lambda: linear_vae.fit_linear_vae_sampled(X, q=2))
     with torch.no_grad():
         reached = sampled["vae"].elbo_analytic(X).mean().item()
     return ({"analytic": exact - analytic["elbo_per_image"], "sampled": exact - reached},
@@ -33,10 +35,10 @@ def linear_vae_gaps() -> tuple[dict, dict]:
 
 def gaps_1d() -> tuple[dict, float]:
     def run():
-        model = lvm.NonlinearLVM()
+        model = joint.NonlinearLVM()
         _, x = model.sample(200, generator=torch.Generator().manual_seed(1))
-        encoder = inference.train_encoder(model, x, steps=400, lr=0.02)["encoder"]
-        return inference.gaps(model, x, encoder)
+        encoder = train_encoder(model, x, steps=400, lr=0.02)["encoder"]
+        return gaps(model, x, encoder)
 
     gp, seconds = timed(run)
     return {"approximation": gp["approximation"].mean().item(),
@@ -47,26 +49,28 @@ def gaps_1d() -> tuple[dict, float]:
 def grad_var_toy(n: int = 400_000) -> dict:
     """f(z) = z², q = N(0, 1), gradient in μ: measured Var_score / Var_reparam (closed form 3.75)."""
     f = lambda z: z**2  # noqa: E731
-    rep = inference.reparam_gradient(f, 0.0, 1.0, n, generator=torch.Generator().manual_seed(1))
-    sco = inference.score_function_gradient(f, 0.0, 1.0, n, generator=torch.Generator().manual_seed(2))
+    rep = gradients.reparam_gradient(f, 0.0, 1.0, n, generator=torch.Generator().manual_seed(1))
+    sco = gradients.score_function_gradient(f, 0.0, 1.0, n, generator=torch.Generator().manual_seed(2))
     return {"ratio": (sco["m"].var() / rep["m"].var()).item(),
-            "closed_form": inference.quadratic_gradient_variances(0.0, 1.0)["ratio"]}
+            "closed_form": gradients.quadratic_gradient_variances(0.0, 1.0)["ratio"]}
 
 
 def grad_var_trained(points: int = 20, n: int = 20_000) -> float:
     """A 1-D VAE (θ and φ trained together, 600 steps): Var_score / Var_reparam of the gradient of
     E_q[log p_θ(x, z)] in the mean of q = q_φ(z|x), summed over `points` data points."""
-    truth = lvm.NonlinearLVM()
+    truth = joint.NonlinearLVM()
     _, x = truth.sample(200, generator=torch.Generator().manual_seed(1))
-    model = lvm.NonlinearLVM(seed=3)
-    encoder = inference.train_encoder(model, x, steps=600, lr=0.02, train_theta=True)["encoder"]
-    mean, scale = inference.encoder_parameters(encoder, x[:points])
+    model = joint.NonlinearLVM(seed=3)
+    encoder = train_encoder(model, x, steps=600, lr=0.02, train_theta=True)["encoder"]
+    with torch.no_grad():
+        q = encoder(x[:points])
+    mean, scale = q.loc, q.scale
     var_rep = var_sco = 0.0
     for i in range(points):
         f = lambda z, xi=x[i]: model.log_joint(xi, z)  # noqa: E731
         g = torch.Generator().manual_seed(i)
-        var_rep += inference.reparam_gradient(f, mean[i], scale[i], n, generator=g)["m"].var().item()
-        var_sco += inference.score_function_gradient(f, mean[i], scale[i], n,
+        var_rep += gradients.reparam_gradient(f, mean[i], scale[i], n, generator=g)["m"].var().item()
+        var_sco += gradients.score_function_gradient(f, mean[i], scale[i], n,
                                                      generator=g)["m"].var().item()
     return var_sco / var_rep
 

@@ -35,7 +35,7 @@ import time
 
 import torch
 
-from vaelib import vae
+from vaelib import example_vae, train, vae
 from vaelib.data import digits
 
 PUBLISHED = 96.8  # Tomczak's test negative ELBO, nats per image
@@ -59,14 +59,14 @@ def _mean_sd(v):
 def single_draw_neg_elbo(model, x, seed=0) -> float:
     """Tomczak's evaluation exactly: one z per test image, -ELBO averaged over the images."""
     with torch.no_grad():
-        return -model._elbo(x, generator=torch.Generator().manual_seed(seed)).mean().item()
+        return -model.elbo(x, generator=torch.Generator().manual_seed(seed)).mean().item()
 
 
 def peer_run(seed, threads, K=1000, model_settings=PEER_MODEL, training=PEER_TRAINING) -> dict:
     """Train one model on the peer split and evaluate it on the test images."""
     x_train, x_val, x_test = (digits(s, "grey") for s in ("train", "val", "test"))
     model = vae.make_vae(seed=seed, x_dim=64, **model_settings)
-    hist, wall, cpu = _timed(lambda: vae.train(model, x_train, x_val=x_val, seed=seed,
+    hist, wall, cpu = _timed(lambda: train.train(model, x_train, x_val=x_val, seed=seed,
                                                threads=threads, progress=False, **training))
     nll = -model.log_marginal(x_test, K=K, generator=torch.Generator().manual_seed(seed),
                               threads=threads).mean().item()
@@ -117,12 +117,12 @@ def ablation(seeds, threads) -> list[dict]:
 
 def course_setting(threads, K=1000) -> dict:
     x_train, x_val, x_test = (digits(s, "binary") for s in ("train", "val", "test"))
-    out = {"model": {k: list(v) if isinstance(v, tuple) else v for k, v in vae.COURSE_SETTING.items()},
-           "training": vae.COURSE_TRAINING}
+    out = {"model": {k: list(v) if isinstance(v, tuple) else v for k, v in train.COURSE_SETTING.items()},
+           "training": train.COURSE_TRAINING}
     for z_dim in (2, 8):
-        model = vae.make_vae(z_dim=z_dim, seed=0, **vae.COURSE_SETTING)
-        hist, wall, _ = _timed(lambda m=model: vae.train(
-            m, x_train, x_val=x_val, seed=0, threads=threads, progress=False, **vae.COURSE_TRAINING))
+        model = vae.make_vae(z_dim=z_dim, seed=0, **train.COURSE_SETTING)
+        hist, wall, _ = _timed(lambda m=model: train.train(
+            m, x_train, x_val=x_val, seed=0, threads=threads, progress=False, **train.COURSE_TRAINING))
         log_px = model.log_marginal(x_test, K=K, generator=torch.Generator().manual_seed(0),
                                     threads=threads).mean().item()
         out[f"z{z_dim}"] = {"test_elbo": round(model.test_elbo(x_test), 2),
@@ -142,7 +142,7 @@ def plain_example_loop(example, x, epochs, batch_size, lr, seed):
             data = x[idx]
             opt.zero_grad()
             recon_batch, mu, logvar = example(data)
-            loss = vae.example_loss(recon_batch, data, mu, logvar)
+            loss = example_vae.example_loss(recon_batch, data, mu, logvar)
             loss.backward()
             opt.step()
 
@@ -150,16 +150,16 @@ def plain_example_loop(example, x, epochs, batch_size, lr, seed):
 def side_by_side(threads, epochs=30, batch_size=128, lr=1e-3) -> dict:
     x_train, x_test = digits("train", "binary"), digits("test", "binary")
     torch.manual_seed(0)
-    example = vae.ExampleVAE(64, 400, 20)
-    ours = vae.vae_from_example(example)  # the same initial weights
+    example = example_vae.ExampleVAE(64, 400, 20)
+    ours = example_vae.vae_from_example(example)  # the same initial weights
     torch.manual_seed(0)
     _, t_plain, _ = _timed(lambda: plain_example_loop(example, x_train, epochs, batch_size, lr, 0))
     # vaelib's loss is the per-image mean, the example's the batch sum: scale lr to match Adam?
     # Adam is invariant to the loss scale, so the same lr gives the same kind of steps.
-    _, t_ours, _ = _timed(lambda: vae.train(ours, x_train, epochs=epochs, batch_size=batch_size,
+    _, t_ours, _ = _timed(lambda: train.train(ours, x_train, epochs=epochs, batch_size=batch_size,
                                             lr=lr, optimizer="adam", seed=0, threads=threads,
                                             progress=False))
-    elbo_plain = vae.vae_from_example(example).test_elbo(x_test)
+    elbo_plain = example_vae.vae_from_example(example).test_elbo(x_test)
     elbo_ours = ours.test_elbo(x_test)
     return {"epochs": epochs, "batch_size": batch_size, "lr": lr, "model": "64-400-20 ReLU",
             "plain_loop_seconds": round(t_plain, 2), "vaelib_seconds": round(t_ours, 2),
@@ -231,7 +231,7 @@ def _table(r):
     s = r["side_by_side"]
     print(f"\nside by side ({s['model']}, {s['epochs']} epochs, batch {s['batch_size']})")
     print(f"  plain PyTorch loop {s['plain_loop_seconds']} s, test ELBO {s['test_elbo_plain']}")
-    print(f"  vaelib.vae.train   {s['vaelib_seconds']} s, test ELBO {s['test_elbo_vaelib']}")
+    print(f"  vaelib.train.train {s['vaelib_seconds']} s, test ELBO {s['test_elbo_vaelib']}")
     print(f"  time ratio {s['time_ratio_vaelib_over_plain']}, ELBO difference "
           f"{s['test_elbo_difference']}")
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from vaelib import validate
+
 SPLITS = {"train": slice(0, 1000), "val": slice(1000, 1350), "test": slice(1350, None),
           "all": slice(None)}
 VIEWS = ("grey", "binary")
@@ -30,18 +32,15 @@ def _all_pixels() -> torch.Tensor:
 
 def digits(split: str = "train", view: str = "binary") -> torch.Tensor:
     """Digits as an (N, 64) float tensor: view 'grey' keeps 0..16, 'binary' is pixel >= 8 as 0/1."""
-    if split not in SPLITS:
-        raise ValueError(f"split: expected one of {list(SPLITS)}, got {split!r}")
-    if view not in VIEWS:
-        raise ValueError(f"view: expected one of {list(VIEWS)}, got {view!r}")
+    validate.one_of("split", split, SPLITS)
+    validate.one_of("view", view, VIEWS)
     x = _all_pixels()[SPLITS[split]]
     return (x >= 8).float() if view == "binary" else x.clone()
 
 
 def labels(split: str = "train") -> torch.Tensor:
     """The digit (0..9) of each image of `split`, for colouring latent maps; never used in training."""
-    if split not in SPLITS:
-        raise ValueError(f"split: expected one of {list(SPLITS)}, got {split!r}")
+    validate.one_of("split", split, SPLITS)
     from sklearn.datasets import load_digits
 
     return torch.as_tensor(load_digits().target[SPLITS[split]])
@@ -94,10 +93,8 @@ def mnist(folder, split: str = "train", view: str = "binary") -> tuple[torch.Ten
     """MNIST from the IDX files in `folder`: (images (N, 784) float, labels (N,) int64).
 
     view 'grey' gives pixel values 0..255; 'binary' thresholds at 128 (pixel >= 128 -> 1)."""
-    if split not in MNIST_FILES:
-        raise ValueError(f"split: expected one of {list(MNIST_FILES)}, got {split!r}")
-    if view not in VIEWS:
-        raise ValueError(f"view: expected one of {list(VIEWS)}, got {view!r}")
+    validate.one_of("split", split, MNIST_FILES)
+    validate.one_of("view", view, VIEWS)
     folder = Path(folder)
     images = read_idx(_find(folder, MNIST_FILES[split][0]))
     targets = read_idx(_find(folder, MNIST_FILES[split][1]))

@@ -42,10 +42,14 @@ def initial_gaussian(model, x, starts: int = 19) -> tuple[torch.Tensor, torch.Te
     A multimodal posterior gives the ELBO several hills; from here gradient ascent climbs the
     highest (from the posterior mean, between two modes, it may climb the wrong one)."""
     x = validate.tensor("x", x)
-    starts = validate.positive_int("starts", starts)
-    grid, log_joint = posterior.quadrature_grid(model, x.reshape(-1))  # (G,), (N, G)
-    m, s = _best_start(grid, log_joint, starts)
+    _, _, m, s = _start(model, x, starts)
     return m.reshape(x.shape), s.reshape(x.shape)
+
+
+def _start(model, x, starts):
+    """(grid, log p_θ(x, z_g) (N, G), m0, s0): the trimmed quadrature and the best start per x."""
+    grid, log_joint = posterior.quadrature_grid(model, x.reshape(-1))
+    return grid, log_joint, *_best_start(grid, log_joint, validate.positive_int("starts", starts))
 
 
 def _best_start(grid, log_joint, starts):
@@ -67,9 +71,7 @@ def optimal_gaussian(model, x, starts: int = 19, max_iter: int = 100) -> dict:
     """q*_i = argmax over (m, s) of the exact (quadrature) ELBO, for every x_i: initial_gaussian's
     start polished with L-BFGS (float64). Returns {"m", "s", "elbo"}, each of the shape of x."""
     x = validate.tensor("x", x)
-    starts = validate.positive_int("starts", starts)
-    grid, log_joint = posterior.quadrature_grid(model, x.reshape(-1))  # (G,), (N, G)
-    m0, s0 = _best_start(grid, log_joint, starts)
+    grid, log_joint, m0, s0 = _start(model, x, starts)
     m, log_s = m0.clone().requires_grad_(), s0.log().requires_grad_()
     objective = lambda: elbo.elbo_from_log_joint(log_joint, grid, m, log_s.exp()).sum()  # noqa: E731
     optim.maximise([m, log_s], objective, max_iter, tolerance_grad=1e-11, tolerance_change=1e-14)
