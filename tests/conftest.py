@@ -6,9 +6,14 @@ The environment variables reach every kernel the tests start (nbval, nbclient, J
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Every exercise self-check in every kernel the tests start feeds itself its named wrong answers
+# (vaelib.checks) and logs a line here; the end-of-run summary counts them.
+WRONG_ANSWER_LOG = tempfile.mkstemp(prefix="vaelib-wrong-answers-", suffix=".log")[1]
+os.environ["VAELIB_CHECK_WRONG_ANSWERS"] = WRONG_ANSWER_LOG
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -36,7 +41,7 @@ def summary(request):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    lines = config.stash.get(SUMMARY, [])
+    lines = config.stash.get(SUMMARY, []) + _wrong_answer_summary()
     if lines:
         terminalreporter.section("what the tests covered")
         for line in lines:
@@ -56,3 +61,13 @@ def points(model):
     """60 data points drawn from `model`."""
     _, x = model.sample(60, generator=torch.Generator().manual_seed(1))
     return x
+
+
+def _wrong_answer_summary() -> list[str]:
+    with open(WRONG_ANSWER_LOG) as f:
+        checks = dict(line.rstrip("\n").split("\t") for line in f if "\t" in line)
+    os.unlink(WRONG_ANSWER_LOG)
+    if not checks:
+        return []
+    return [f"exercise self-checks: {len(checks)} checks ran; each told apart its named wrong answers "
+            f"or explained options ({sum(int(n) for n in checks.values())} in all)"]

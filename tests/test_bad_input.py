@@ -176,6 +176,9 @@ BAD_INPUTS = [
        'attempt', 'expected two functions'),
     _R("checks.environment", lambda t: checks.environment(min_python=(99, 0)),
        None, 'is too old', AssertionError),
+    _R("checks.verdict", lambda t: checks.verdict([1.0], object()), "check", "expected must be a number"),
+    _R("checks.choose", lambda t: checks.choose("q", {"KL"}, {"ELBO"}, {"ELBO": "why"}), "q",
+       "['KL'] are not among the options", AssertionError),
     # vaelib.gaussian
     _R("gaussian.gaussian", lambda t: gaussian.gaussian(0.0, -1.0),
        'sigma', 'a scale must be > 0'),

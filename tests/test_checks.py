@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from vaelib.checks import attempt, check, environment
+from vaelib.checks import attempt, check, choose, environment
 
 
 def test_exact_and_close_answers_pass_and_say_so(capsys):
@@ -65,3 +65,38 @@ def test_environment_reports_versions_and_finds_the_digits_offline(capsys):
 def test_environment_says_what_to_do_on_an_old_python():
     with pytest.raises(AssertionError, match="too old: the course needs 9.0"):
         environment(min_python=(9, 0))
+
+
+def test_a_usual_wrong_answer_gets_its_own_message_and_the_rest_the_generic_one():
+    wrong = {"you divided by N - 1; the maximum-likelihood σ̂ divides by N": 2.1}
+    with pytest.raises(AssertionError, match="usual wrong answer: you divided by N - 1"):
+        check("sigma", 2.1, 2.0, wrong=wrong)
+    with pytest.raises(AssertionError, match="largest difference 0.5.*mind the N") as caught:
+        check("sigma", 2.5, 2.0, wrong=wrong, hint="mind the N")
+    assert "usual wrong answer" not in str(caught.value)
+
+
+def test_under_the_tests_a_check_feeds_itself_its_wrong_answers(monkeypatch, tmp_path):
+    log = tmp_path / "log"
+    monkeypatch.setenv("VAELIB_CHECK_WRONG_ANSWERS", str(log))
+    check("mean", 2.0, 2.0, wrong={"sign error": -2.0})
+    assert log.read_text() == "mean\t1\n"
+    with pytest.raises(AssertionError, match="the wrong answer 'too close' would be told: close"):
+        check("mean", 2.0, 2.0, wrong={"too close": 2.0 + 1e-9})  # an exercise bug, caught
+
+
+def test_a_set_question_explains_each_misplaced_option(capsys, monkeypatch, tmp_path):
+    why = {"p_θ(z)": "the prior is part of the model: θ only", "q_φ(z|x)": "φ is q's index",
+           "ELBO": "it contains q", "log p_θ(x)": "the evidence is the model's: no φ in it"}
+    choose("moves with φ", {"q_φ(z|x)", "ELBO"}, correct={"q_φ(z|x)", "ELBO"}, why=why)
+    assert capsys.readouterr().out == "moves with φ: exact\n"
+    with pytest.raises(AssertionError) as caught:
+        choose("moves with φ", {"q_φ(z|x)", "log p_θ(x)"}, correct={"q_φ(z|x)", "ELBO"}, why=why)
+    message = str(caught.value)
+    assert "- ELBO is missing: it contains q" in message
+    assert "- log p_θ(x) does not belong: the evidence is the model's" in message
+    with pytest.raises(AssertionError, match="not among the options"):
+        choose("moves with φ", {"KL"}, correct={"ELBO"}, why=why)
+    monkeypatch.setenv("VAELIB_CHECK_WRONG_ANSWERS", str(tmp_path / "log"))
+    with pytest.raises(AssertionError, match="needs an explanation"):
+        choose("moves with φ", {"ELBO"}, correct={"ELBO"}, why={"ELBO": " "})

@@ -39,12 +39,44 @@ def test_opens_with_outcomes_and_ends_with_summary_and_exercises(path):
         assert re.search(rf"^## (\d+\. )?{heading}", markdown, flags=re.MULTILINE), f"no '## {heading}'"
 
 
+def outcomes(path) -> list[str]:
+    """The lesson's learning outcomes: the numbered list in its first cell."""
+    return re.findall(r"^\s*(\d+)\. ", text(cells(path)[0]), flags=re.MULTILINE)
+
+
+def exercises(path) -> list[dict]:
+    """Each exercise: its statement (the markdown before the stub), stub, solution and self-check."""
+    cs, found = cells(path), []
+    for i, c in enumerate(cs):
+        if "solution" in c.get("metadata", {}).get("tags", []):
+            statement = next(text(m) for m in reversed(cs[:i - 1]) if m["cell_type"] == "markdown")
+            found.append({"statement": statement, "stub": cs[i - 1], "solution": c, "check": cs[i + 1]})
+    return found
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_exercise_has_a_stub_a_hidden_solution_and_a_self_check(path):
-    cs = cells(path)
-    solutions = [i for i, c in enumerate(cs) if "solution" in c.get("metadata", {}).get("tags", [])]
-    assert 2 <= len(solutions) <= 4, f"{path.name}: {len(solutions)} exercises, expected 2-4"
-    for i in solutions:
-        assert cs[i]["metadata"]["jupyter"]["source_hidden"] is True
-        assert "NotImplementedError" in text(cs[i - 1]), f"{path.name}: no stub before cell {i}"
-        assert "checks.check(" in text(cs[i + 1]), f"{path.name}: no self-check after cell {i}"
+    found = exercises(path)
+    assert 3 <= len(found) <= 4, f"{path.name}: {len(found)} exercises, expected 3-4"
+    for k, ex in enumerate(found, 1):
+        assert ex["solution"]["metadata"]["jupyter"]["source_hidden"] is True
+        assert "NotImplementedError" in text(ex["stub"]), f"{path.name}: exercise {k} has no stub"
+        check = text(ex["check"])
+        assert "checks.check(" in check or "checks.choose(" in check, f"{path.name}: exercise {k}: no check"
+        assert "wrong=" in check or "checks.choose(" in check, (
+            f"{path.name}: exercise {k}'s self-check names no usual wrong answer (wrong={{...}})")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_outcome_is_checked_by_an_exercise(path):
+    """Each exercise says in one line which outcome it checks ("checks outcome 2"), and every
+    numbered outcome of the lesson is checked by at least one exercise."""
+    listed = outcomes(path)
+    assert listed, f"{path.name}: the learning outcomes must be a numbered list (1. 2. ...)"
+    checked = set()
+    for k, ex in enumerate(exercises(path), 1):
+        said = re.search(r"checks outcomes? ([\d ,and]+)", ex["statement"])
+        assert said, f"{path.name}: exercise {k} does not say which outcome it checks ('checks outcome N')"
+        checked |= set(re.findall(r"\d+", said.group(1)))
+    missing = sorted(set(listed) - checked, key=int)
+    assert not missing, f"{path.name}: outcomes {missing} are checked by no exercise"

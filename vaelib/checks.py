@@ -1,57 +1,112 @@
 """Self-checks: for the exercises (is your answer right?) and for the set-up (is this machine ready?).
 
-    check("sigma_hat", my_sigma, reference_sigma)      prints: sigma_hat: close (largest difference 3e-08)
-    answer = attempt(my_function, reference_function)  your function once it is written, else the reference
+    check("sigma_hat", mine, reference, wrong={"you divided by N - 1: the MLE divides by N": unbiased})
+        prints "sigma_hat: close (largest difference 3e-08)", or raises an AssertionError that names
+        the mistake when the answer matches one of the usual wrong answers, else what to look at
+    choose("what φ moves", {"q", "ELBO"}, correct={"q", "ELBO", "KL"}, why={"KL": "...", ...})
+        a set question: every option put on the wrong side is named, with why
+    answer = attempt(my_function, reference_function)   yours once it is written, else the reference
 
-On a mismatch `check` raises an AssertionError whose message says what to look at.
+Under the tests (VAELIB_CHECK_WRONG_ANSWERS set) every check also feeds each of its named wrong
+answers to itself and asserts that the learner would see that mistake's message.
 """
 
+import os
+
 import torch
+
+WRONG_ANSWERS_TESTED = "VAELIB_CHECK_WRONG_ANSWERS"  # a file: each self-test appends a line to it
 
 
 def _as_tensor(name, value):
     try:
-        t = torch.as_tensor(value, dtype=torch.float64)
+        return torch.as_tensor(value, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError) as e:
         kind = type(value).__name__
         raise ValueError(f"check: {name} must be a number or an array of numbers, got {kind}") from e
-    return t
 
 
-def check(name: str, answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8, hint: str = "") -> None:
-    """Compare `answer` with `expected` elementwise; print 'exact' or 'close', or raise.
-
-    Close means |answer - expected| <= atol + rtol * |expected| everywhere (torch.isclose's rule).
-    """
-    if answer is None or answer is Ellipsis:
-        raise AssertionError(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
+def verdict(answer, expected, *, rtol=1e-5, atol=1e-8, wrong=None) -> tuple[bool, str]:
+    """(passed, message) for an answer: "exact", "close (...)", a named mistake, or what differs.
+    Close means |answer - expected| <= atol + rtol |expected| everywhere (torch.isclose's rule)."""
     a, e = _as_tensor("answer", answer), _as_tensor("expected", expected)
     if a.shape != e.shape:
-        raise AssertionError(f"{name}: shape {tuple(a.shape)} but the reference has shape {tuple(e.shape)}; "
-                             f"check which axis you reduced over. {hint}".strip())
+        return False, (f"shape {tuple(a.shape)} but the reference has shape {tuple(e.shape)}; "
+                       "check which axis you reduced over.")
     if not torch.isfinite(a).all():
-        raise AssertionError(f"{name}: your answer contains NaN or inf; look for a log of a non-positive "
-                             f"number or a division by zero. {hint}".strip())
+        return False, ("your answer contains NaN or inf; look for a log of a non-positive number "
+                       "or a division by zero.")
     diff = (a - e).abs()
     worst = diff.max().item() if diff.numel() else 0.0
     if worst == 0.0:
-        verdict = "exact"
-    elif bool(torch.isclose(a, e, rtol=rtol, atol=atol).all()):
-        verdict = "close"
-    else:
-        where = "" if a.dim() == 0 else f" at index {tuple(int(i) for i in torch.nonzero(diff == worst)[0])}"
-        got = a.flatten()[diff.flatten().argmax()].item()
-        want = e.flatten()[diff.flatten().argmax()].item()
-        raise AssertionError(f"{name}: largest difference {worst:.3g}{where} (yours {got:.6g}, expected "
-                             f"{want:.6g}; tolerance rtol={rtol:g}, atol={atol:g}). {hint}".strip())
-    print(f"{name}: {verdict}" + ("" if verdict == "exact" else f" (largest difference {worst:.2g})"))
+        return True, "exact"
+    if bool(torch.isclose(a, e, rtol=rtol, atol=atol).all()):
+        return True, f"close (largest difference {worst:.2g})"
+    for mistake, value in (wrong or {}).items():
+        w = _as_tensor(mistake, value)
+        if w.shape == a.shape and bool(torch.isclose(a, w, rtol=rtol, atol=atol).all()):
+            return False, f"this is a usual wrong answer: {mistake}."
+    where = "" if a.dim() == 0 else f" at index {tuple(int(i) for i in torch.nonzero(diff == worst)[0])}"
+    got, want = a.flatten()[diff.flatten().argmax()].item(), e.flatten()[diff.flatten().argmax()].item()
+    return False, (f"largest difference {worst:.3g}{where} (yours {got:.6g}, expected {want:.6g}; "
+                   f"tolerance rtol={rtol:g}, atol={atol:g}).")
+
+
+def check(name: str, answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8, hint: str = "",
+          wrong: dict | None = None) -> None:
+    """Compare `answer` with `expected` elementwise: print 'exact' or 'close', or raise an
+    AssertionError. wrong: {the mistake, said to the learner: the value it gives}."""
+    if answer is None or answer is Ellipsis:
+        raise AssertionError(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
+    _self_test(name, expected, rtol, atol, wrong)
+    passed, message = verdict(answer, expected, rtol=rtol, atol=atol, wrong=wrong)
+    if not passed:
+        named = message.startswith("this is a usual wrong answer")
+        raise AssertionError(f"{name}: {message} {'' if named else hint}".strip())
+    print(f"{name}: {message}")
+
+
+def _self_test(name, expected, rtol, atol, wrong):
+    """Under the tests: each named wrong answer must be told apart from the right one, by name."""
+    log = os.environ.get(WRONG_ANSWERS_TESTED)
+    if not log:
+        return
+    for mistake, value in (wrong or {}).items():
+        passed, message = verdict(value, expected, rtol=rtol, atol=atol, wrong=wrong)
+        if passed or mistake not in message:
+            raise AssertionError(f"{name}: the wrong answer '{mistake}' would be told: {message}")
+    with open(log, "a") as f:
+        f.write(f"{name}\t{len(wrong or {})}\n")
+
+
+def choose(name: str, answer, correct, why: dict[str, str]) -> None:
+    """A set question (which of these change? which are θ?): answer and correct are sets of option
+    names, why[option] explains where that option belongs. Prints 'exact', or raises naming every
+    option on the wrong side with its explanation."""
+    if answer is None or answer is Ellipsis:
+        raise AssertionError(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
+    answer, correct = set(answer), set(correct)
+    unknown = answer - set(why)
+    if unknown:
+        raise AssertionError(f"{name}: {sorted(unknown)} are not among the options {sorted(why)}")
+    if os.environ.get(WRONG_ANSWERS_TESTED):  # under the tests: a question every option explains
+        if not correct <= set(why) or not all(isinstance(w, str) and w.strip() for w in why.values()):
+            raise AssertionError(f"{name}: every option, right ones included, needs an explanation")
+        with open(os.environ[WRONG_ANSWERS_TESTED], "a") as f:
+            f.write(f"{name}\t{len(why)}\n")
+    if answer != correct:
+        raise AssertionError(f"{name}: not quite.\n{_misplaced(answer, correct, why)}")
+    print(f"{name}: exact")
+
+
+def _misplaced(answer: set, correct: set, why: dict) -> str:
+    return "\n".join(f"- {o} {'does not belong' if o in answer else 'is missing'}: {why[o]}"
+                     for o in sorted(answer ^ correct))
 
 
 def attempt(yours, reference):
     """Your function if you have written it; otherwise the reference, with a note saying so.
-
-    A stub signals 'not written yet' by raising NotImplementedError when called.
-    """
+    A stub signals 'not written yet' by raising NotImplementedError when called."""
     if not callable(yours) or not callable(reference):
         raise ValueError("attempt: expected two functions (yours, reference)")
 
@@ -66,12 +121,9 @@ def attempt(yours, reference):
     return run
 
 
-
 def environment(min_python=(3, 11)) -> dict:
     """What this kernel runs on: versions, device, and whether the bundled digits load offline.
-
-    Raises AssertionError with the fix when something the course needs is missing.
-    """
+    Raises AssertionError with the fix when something the course needs is missing."""
     import platform
     import sys
 
