@@ -1,6 +1,8 @@
-"""What several lessons' dashboards share: a numpy normal density (a dashboard redraws it on every
-slider move, where numpy on a few hundred points is cheaper than building a torch Normal),
-slider positions and their table index, and contour levels below a surface's maximum."""
+"""What several lessons' dashboards share: a numpy normal density, slider positions and their table
+index, and contour levels below a surface's maximum.
+
+normal_pdf is vaelib's one deliberate copy of a formula torch has: dashboards redraw a density on
+every slider move, and numpy is the faster there (benchmarks/widget_latency.py prints both)."""
 
 import math
 
