@@ -152,14 +152,15 @@ def first_run(installer: str, scratch: Path, uv: str | None) -> dict:
 
 UNITS = {"bytes": 1e-6, "kB": 1e-3, "MB": 1.0, "GB": 1e3}
 LIST_DISTRIBUTIONS = ("import importlib.metadata as m, torch; print(torch.__version__, torch.version.cuda); "
-                      "print(*sorted(f'{d.metadata[\"Name\"].lower()}=={d.version}' for d in m.distributions()))")
+                      "print(*sorted(f'{d.metadata[\"Name\"].lower()}=={d.version}' "
+                      "for d in m.distributions()))")
 
 
 def venv_facts(clone: Path, log: Path) -> dict:
     """Size of .venv, MB pip downloaded and took from disk, the torch installed, what is installed."""
     text = log.read_text()
-    downloaded = sum(float(n) * UNITS[unit] for n, unit in
-                     re.findall(r"^\s*Downloading \S+ \(([\d.]+) (bytes|kB|MB|GB)\)", text, flags=re.MULTILINE))
+    listed = re.findall(r"^\s*Downloading \S+ \(([\d.]+) (bytes|kB|MB|GB)\)", text, flags=re.MULTILINE)
+    downloaded = sum(float(n) * UNITS[unit] for n, unit in listed)
     local = {Path(p) for p in re.findall(r"^Processing (/\S+\.whl)", text, flags=re.MULTILINE)}
     said = re.search(r"^torch 2\.13\.0.*$", text, flags=re.MULTILINE)
     torch_line, dists = subprocess.run([str(clone / ".venv/bin/python"), "-c", LIST_DISTRIBUTIONS],
@@ -185,8 +186,8 @@ def main() -> None:
         pip_set, uv_set = set(done["pip"]["distributions"]), set(done["uv"]["distributions"])
         done["uv"]["same_as_pip"] = pip_set == uv_set
         done["uv"]["differs_from_pip"] = sorted(pip_set ^ uv_set)
-    result = {"runs": runs, "uv_version": UV_VERSION if uv else None, "seconds_installing_uv": round(uv_setup, 1),
-              "python": sys.version.split()[0], "cores": os.cpu_count()}
+    result = {"runs": runs, "uv_version": UV_VERSION if uv else None, "python": sys.version.split()[0],
+              "seconds_installing_uv": round(uv_setup, 1), "cores": os.cpu_count()}
     if args.json:
         print(json.dumps(result))
         return
