@@ -33,11 +33,20 @@ def test_log_likelihood_over_a_grid_of_theta_matches_pointwise_values():
             torch.testing.assert_close(grid[i, j], G.log_likelihood(x, mu[i, j], sigma[i, j]))
 
 
-def test_mle_is_the_mean_and_the_biased_standard_deviation():
+def test_mle_is_the_mean_and_the_root_of_the_1_over_n_variance():
     x = G.sample_data(200, mu=-0.5, sigma=2.0, seed=1)
     mu, sigma = G.mle(x)
     torch.testing.assert_close(mu, x.mean())
     torch.testing.assert_close(sigma, x.std(correction=0))
+
+
+def test_the_mle_variance_is_biased_by_n_minus_1_over_n():
+    # E σ̂² = (N - 1)/N σ², against the library's σ̂² on 5000 simulated data sets of N = 5 from N(0.3, 1.5²)
+    g = torch.Generator().manual_seed(4)
+    sigma2 = torch.stack([G.mle(0.3 + 1.5 * torch.randn(5, generator=g, dtype=torch.float64))[1] ** 2
+                          for _ in range(5000)])
+    mean, se = sigma2.mean().item(), sigma2.std().item() / math.sqrt(len(sigma2))
+    assert abs(mean - 4 / 5 * 1.5**2) < 4 * se and abs(mean - 1.5**2) > 10 * se
 
 
 def test_mle_is_a_stationary_point_and_a_maximum():

@@ -38,7 +38,8 @@ def log_likelihood(x, mu, sigma) -> torch.Tensor:
 
 
 def mle(x) -> tuple[torch.Tensor, torch.Tensor]:
-    """Closed form: μ̂ = mean(x), σ̂ = sqrt(mean((x - μ̂)²)) (the 1/N variance, not 1/(N - 1))."""
+    """Closed form: μ̂ = mean(x), σ̂ = sqrt(σ̂²) with σ̂² = mean((x - μ̂)²), the 1/N variance: the
+    biased estimator of σ², E σ̂² = (N - 1)/N σ² (dividing by N - 1 instead removes the bias)."""
     x = validate.tensor("x", x, ndim=1, min_len=2)
     mu = x.mean()
     return mu, ((x - mu) ** 2).mean().sqrt()

@@ -1,0 +1,58 @@
+"""Lesson 02: AEVB's Figure 1, the graphical model behind θ and φ, drawn.
+
+Kingma & Welling (arXiv:1312.6114 v11), Figure 1: "Solid lines denote the generative model
+p_θ(z)p_θ(x|z), dashed lines denote the variational approximation q_φ(z|x) to the intractable
+posterior p_θ(z|x). The variational parameters φ are learned jointly with the generative model
+parameters θ." The plate repeats z and x for each of the N data points; θ and φ sit outside it,
+shared by all of them.
+"""
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+
+from vaelib import validate
+
+NODES = {"z": (2.0, 2.1), "x": (2.0, 0.8), "θ": (3.3, 1.45), "φ": (0.7, 1.45)}
+GENERATIVE = (("θ", "z"), ("θ", "x"), ("z", "x"))  # p_θ(z) p_θ(x|z): solid
+VARIATIONAL = (("φ", "z"), ("x", "z"))  # q_φ(z|x): dashed
+OBSERVED = ("x",)  # shaded, as in the paper
+PLATE = {"corner": (1.4, 0.3), "width": 1.2, "height": 2.35, "label": "N"}
+
+
+def aevb_figure1(ax: Axes | None = None) -> Axes:
+    """Draw AEVB Figure 1 on `ax` (a new 4.2 x 3.2 in figure when None) and return the axes.
+
+    Nodes z, x (observed, shaded), θ and φ; solid arrows θ→z, θ→x, z→x (the generative model
+    p_θ(z) p_θ(x|z)); dashed arrows φ→z and x→z (the variational approximation q_φ(z|x)); the
+    plate N around z and x. Each arrow carries its ends as a gid "a->b" (read by the tests).
+    """
+    if ax is None:
+        fig = Figure(figsize=(4.2, 3.2))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+    validate.instance("ax", ax, Axes, "a matplotlib Axes (or None for a new figure)")
+    ax.set(xlim=(0, 4), ylim=(0, 3), aspect="equal")
+    ax.axis("off")
+    for name, centre in NODES.items():
+        is_variable = name in ("z", "x")
+        ax.add_patch(Circle(centre, 0.33 if is_variable else 0.22, lw=1.5, ec="k",
+                            fc="0.8" if name in OBSERVED else "white", gid=f"node {name}"))
+        ax.text(*centre, name, ha="center", va="center", fontsize=14)
+    (px, py), w, h = PLATE["corner"], PLATE["width"], PLATE["height"]
+    ax.add_patch(FancyBboxPatch((px, py), w, h, boxstyle="round,pad=0.02", fill=False, lw=1,
+                                gid="plate"))
+    ax.text(px + w - 0.15, py + 0.1, PLATE["label"], fontsize=11)
+    for a, b in GENERATIVE:
+        _arrow(ax, a, b, dashed=False)
+    for a, b in VARIATIONAL:
+        _arrow(ax, a, b, dashed=True, bend=0.7 if a == "x" else 0.0)  # x→z bends past z→x
+    ax.set_title("AEVB Figure 1 (redrawn)", fontsize=10)
+    return ax
+
+
+def _arrow(ax, a, b, dashed, bend=0.0):
+    ax.add_patch(FancyArrowPatch(NODES[a], NODES[b], arrowstyle="-|>", mutation_scale=14,
+                                 shrinkA=16, shrinkB=16, lw=1.5, ls="--" if dashed else "-",
+                                 connectionstyle=f"arc3,rad={bend}", gid=f"{a}->{b}"))
