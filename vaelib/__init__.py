@@ -5,6 +5,7 @@ One module per symbol of the course, imported by name (nothing heavy happens on 
     joint          02  generative models p_θ(x, z) = p_θ(z) p_θ(x|z): linear-Gaussian, network decoder
     posterior      02  the exact p_θ(x) and p_θ(z|x) of a 1-D model, by quadrature on a grid
     dependency     02  which components of θ each distribution reads, by autograd
+    figures        02  AEVB's Figure 1, drawn
     elbo           03  q_λ, the reparameterised draw, the ELBO and the bound L_K; their grid versions
     gradients      03  the score-function and reparameterisation gradient estimators
     per_datapoint  03  λ_i for every x_i, and q*, the best Gaussian for each x
