@@ -611,6 +611,49 @@ BAD_INPUTS = [
        'z_dim', 'expected a whole'),
     _R("example_vae.vae_from_example", lambda t: example_vae.vae_from_example(small_vae()),
        'example', 'expected an ExampleVAE'),
+    # lesson 04: vaelib.em, dependency.function_dependencies, the θ-and-φ dashboard (l04_theta_phi)
+    _R("em.fisher_gradient", lambda t: importlib.import_module("vaelib.em").fisher_gradient(
+        nonlinear(), [0.0, NAN], nonlinear().grid), 'x', 'expected finite'),
+    _R("em.fisher_gradient", lambda t: importlib.import_module("vaelib.em").fisher_gradient(
+        nonlinear(), [0.0], torch.tensor([0.0, 1.0, 3.0])), 'grid', 'expected equally spaced'),
+    _R("em.fisher_gradient", lambda t: importlib.import_module("vaelib.em").fisher_gradient(
+        linear(), [0.0], nonlinear().grid), 'model', 'expected a vaelib.joint.NonlinearLVM'),
+    _R("em.exact_em", lambda t: importlib.import_module("vaelib.em").exact_em(
+        nonlinear(), [0.0], iterations=0), 'iterations', 'expected a whole number >= 1'),
+    _R("em.exact_em", lambda t: importlib.import_module("vaelib.em").exact_em(nonlinear(), [[0.0]]),
+       'x', 'expected a 1-D tensor'),
+    _R("em.exact_em", lambda t: importlib.import_module("vaelib.em").exact_em(linear(), [0.0]),
+       'model', 'expected a vaelib.joint.NonlinearLVM'),
+    _R("em.variational_em", lambda t: importlib.import_module("vaelib.em").variational_em(
+        nonlinear(), [0.0], m_iter=0), 'm_iter', 'expected a whole number >= 1'),
+    _R("em.variational_em", lambda t: importlib.import_module("vaelib.em").variational_em(
+        nonlinear(), [INF]), 'x', 'expected finite'),
+    _R("em.amortized", lambda t: importlib.import_module("vaelib.em").amortized(
+        nonlinear(), [0.0], steps_per_iteration=0), 'steps_per_iteration', 'expected a whole number >= 1'),
+    _R("em.amortized", lambda t: importlib.import_module("vaelib.em").amortized(
+        nonlinear(), [0.0], iterations=1, lr=-1.0), 'lr', 'expected a number > 0'),
+    _R("em.em_vs_vae", lambda t: importlib.import_module("vaelib.em").em_vs_vae([0.0], seed=-1),
+       'seed', 'expected a whole number >= 0'),
+    _R("em.em_vs_vae", lambda t: importlib.import_module("vaelib.em").em_vs_vae([0.0], iterations=0),
+       'iterations', 'expected a whole number >= 1'),
+    _R("dependency.function_dependencies", lambda t: dependency.function_dependencies(
+        {"f": 3.0}, linear().parameters(), torch.tensor([0.3])), 'functions', 'expected a non-empty dict'),
+    _R("dependency.function_dependencies", lambda t: dependency.function_dependencies(
+        {"f": lambda x: x}, {}, torch.tensor([0.3])), 'params', 'expected a non-empty dict'),
+    _R("dependency.function_dependencies", lambda t: dependency.function_dependencies(
+        {"f": lambda x: x}, linear().parameters(), torch.tensor([NAN])), 'points', 'expected finite'),
+    _R("dashboards.l04_theta_phi.dashboard", lambda t: importlib.import_module(
+        "vaelib.dashboards.l04_theta_phi").dashboard(x=[1.0]), 'x', 'expected at least 2'),
+    _R("dashboards.l04_theta_phi.dashboard", lambda t: importlib.import_module(
+        "vaelib.dashboards.l04_theta_phi").dashboard(x=[1.0, NAN]), 'x', 'expected finite'),
+    _R("dashboards.l04_theta_phi.ml_theta", lambda t: importlib.import_module(
+        "vaelib.dashboards.l04_theta_phi").ml_theta(torch.ones(5), 1.0, 0.0), 'sigma', 'expected a number'),
+    _R("dashboards.l04_theta_phi.ml_theta", lambda t: importlib.import_module(
+        "vaelib.dashboards.l04_theta_phi").ml_theta(torch.ones(5), NAN, 1.0), 'w', 'expected a finite'),
+    _R("dashboards.l04_theta_phi.dependencies", lambda t: importlib.import_module(
+        "vaelib.dashboards.l04_theta_phi").dependencies(x0=INF), 'x0', 'expected a finite'),
+    _R("linear_vae.LinearVAE", lambda t: linear_vae.LinearVAE(1, 1).assign(sigma=1.0),
+       'sigma', 'expected one of the parameters'),
 ]
 
 

@@ -84,3 +84,32 @@ def test_dependency_matrix_takes_points_per_distribution():
     assert torch.equal(m.W, W) and not m.W.requires_grad
 
 
+
+
+# ------------------------------------------------------------- lesson 04: θ and φ side by side
+
+def test_lesson_04_matrix_q_reads_only_phi_the_evidence_only_theta_the_elbo_both():
+    from vaelib.dashboards import l04_theta_phi
+
+    dm = l04_theta_phi.dependencies()
+    theta, phi = ["w", "b", "σ"], ["a", "c", "s"]
+    assert dm.components == theta + phi
+    assert dm.reads("p_θ(z)") == []  # N(0, 1): "the prior lacks parameters" (AEVB §3)
+    assert dm.reads("p_θ(x|z)") == dm.reads("p_θ(x)") == dm.reads("p_θ(z|x)") == theta
+    assert dm.reads("q_φ(z|x)") == phi
+    assert dm.reads("ELBO(θ, φ)") == dm.reads("KL(q_φ ‖ p_θ(z|x))") == theta + phi
+    assert dm.moves("a") == ["q_φ(z|x)", "ELBO(θ, φ)", "KL(q_φ ‖ p_θ(z|x))"]
+    assert "| p_θ(x\\|z) | ✓ | ✓ | ✓ | · | · | · |" in dm.to_markdown().splitlines()
+
+
+def test_function_dependencies_sees_a_function_that_is_not_a_log_density():
+    m = joint.LinearGaussianLVM(**THETAS[1])
+    params = m.parameters()
+    functions = {"log p(x)": lambda t: m.marginal().log_prob(t),
+                 "posterior mean": lambda t: m.posterior(t).mean,  # reads μ_z, s_z, w, b, σ
+                 "w²": lambda t: m.w**2 + 0 * t}  # reads w only
+    from vaelib.dependency import function_dependencies
+
+    dm = function_dependencies(functions, params, POINTS)
+    assert dm.reads("log p(x)") == dm.reads("posterior mean") == list(params)
+    assert dm.reads("w²") == ["w"]

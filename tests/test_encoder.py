@@ -39,3 +39,29 @@ def test_training_theta_and_phi_together_raises_the_log_likelihood(points):
         assert vae_model.log_marginal(points).mean().item() > before + 0.1
 
 
+
+
+def test_train_encoder_is_the_plain_torch_loop_of_lesson_04(points):
+    """The loop lesson 04 writes out (θ and φ in one Adam, z = μ + σ ε with 8 draws, the analytic
+    KL to the prior), written again here: the same numbers as train_encoder(train_theta=True)."""
+    theta_model, q_phi = joint.NonlinearLVM(seed=3), encoder.ScalarEncoder(seed=1)
+    opt = torch.optim.Adam([*q_phi.parameters(), *theta_model.f.parameters()], lr=0.02)
+    gen, by_hand = g(0), []
+    for _ in range(30):
+        q = q_phi(points)
+        z = q.loc + q.scale * torch.randn(8, *points.shape, generator=gen, dtype=torch.float64)
+        bound = (theta_model.likelihood(z).log_prob(points).mean(0)
+                 - torch.distributions.kl_divergence(q, theta_model.prior())).mean()
+        opt.zero_grad()
+        (-bound).backward()
+        opt.step()
+        by_hand.append(bound.item())
+    library_model = joint.NonlinearLVM(seed=3)
+    seen = []
+    run = encoder.train_encoder(library_model, points, encoder.ScalarEncoder(seed=1), steps=30, lr=0.02,
+                                train_theta=True, seed=0, record=lambda: seen.append(1) or len(seen),
+                                record_every=10)
+    torch.testing.assert_close(run["elbo_path"], torch.tensor(by_hand), rtol=0, atol=1e-12)
+    for a, b in zip(theta_model.f.parameters(), library_model.f.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert run["path"] == [1, 2, 3, 4]  # before steps 0, 10, 20 and after the last

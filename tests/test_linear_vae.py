@@ -83,3 +83,66 @@ def test_linear_vae_sampled_training_approaches_the_exact_log_likelihood(digits)
     assert 0 <= gap < 0.5  # 300 steps here; the notebook's 1000 steps reach <= 0.02
 
 
+
+
+# ---------------------------------------------------- φ*(θ), the KL to the posterior, assign
+
+def random_vae(d, q, seed):
+    vae = linear_vae.LinearVAE(d, q, seed=seed)
+    with torch.no_grad():
+        for p in vae.parameters():
+            p.copy_(torch.randn(p.shape, generator=g(seed + 100), dtype=torch.float64))
+    return vae
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kl_to_posterior_is_the_gap_between_the_evidence_and_the_elbo(seed):
+    vae = random_vae(3, 2, seed)
+    X = torch.randn(6, 3, generator=g(seed), dtype=torch.float64)
+    with torch.no_grad():
+        kl, gap = vae.kl_to_posterior(X), vae.marginal().log_prob(X) - vae.elbo_analytic(X)
+    assert (kl > 0).all()
+    torch.testing.assert_close(kl, gap, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_best_encoder_of_a_one_dimensional_latent_is_the_posterior(seed):
+    vae = random_vae(2, 1, seed)
+    vae.assign(**vae.best_encoder())
+    X = torch.randn(5, 2, generator=g(seed), dtype=torch.float64)
+    with torch.no_grad():
+        post, q = vae.posterior(X), vae.encoder(X)
+        assert vae.kl_to_posterior(X).abs().max() < 1e-12
+        torch.testing.assert_close(q.mean, post.mean)
+        torch.testing.assert_close(q.variance, post.covariance_matrix.diagonal(dim1=-2, dim2=-1))
+        torch.testing.assert_close(vae.elbo_analytic(X), vae.marginal().log_prob(X))
+
+
+def test_the_best_diagonal_encoder_beats_every_nearby_diagonal_one():
+    """With q = 2 and a W whose columns are not orthogonal the posterior covariance is not
+    diagonal: φ*(θ) leaves KL > 0, and moving any of its numbers makes the KL larger."""
+    vae = random_vae(4, 2, 3)
+    X = torch.randn(20, 4, generator=g(4), dtype=torch.float64)
+    best = vae.best_encoder()
+    vae.assign(**best)
+    with torch.no_grad():
+        cov = vae.posterior(X[:1]).covariance_matrix[0]
+        assert cov[0, 1].abs() > 1e-3
+        torch.testing.assert_close(best["log_v"].exp(), 1 / torch.linalg.inv(cov).diagonal())
+        kl_best = vae.kl_to_posterior(X).mean()
+    assert kl_best > 1e-4
+    for name in ("V", "c", "log_v"):
+        for k in range(best[name].numel()):
+            for step in (-1e-3, 1e-3):
+                moved = best[name].clone().flatten()
+                moved[k] += step
+                vae.assign(**{name: moved.reshape(best[name].shape)})
+                with torch.no_grad():
+                    assert vae.kl_to_posterior(X).mean() > kl_best
+                vae.assign(**best)
+
+
+def test_assign_copies_values_into_the_named_parameters():
+    vae = linear_vae.LinearVAE(1, 1).assign(W=2.0, mu=-1.0, log_sigma2=0.5, V=0.25, c=0.1, log_v=-2.0)
+    assert vae.W.item() == 2.0 and vae.mu.item() == -1.0 and vae.log_v.item() == -2.0
+    assert vae.W.requires_grad and vae.W.grad is None

@@ -1,7 +1,9 @@
-"""Lesson 02: the dependency matrix. Which components of θ does each distribution read?
+"""Lessons 02 and 04: the dependency matrix. Which components of θ (and φ) does each distribution,
+and each quantity built from them, read?
 
 A distribution depends on a component θ_k when ∂ log p(t) / ∂θ_k ≠ 0 at some point t. Autograd
-answers it: a component a log-density never touches gets no gradient at all.
+answers it: a component a log-density never touches gets no gradient at all. Lesson 04 asks the
+same of functions of x that are not log-densities: log p_θ(x), ELBO(θ, φ; x), KL(q_φ ‖ p_θ(z|x)).
 """
 
 import contextlib
@@ -27,10 +29,11 @@ class DependencyMatrix(dict):
         return [d for d, row in self.items() if row[component]]
 
     def to_markdown(self, labels: dict | None = None) -> str:
-        """A markdown table: one row per distribution, ✓ where it depends on the component."""
+        """A markdown table: one row per distribution, ✓ where it depends on the component (a "|"
+        in a row's name, as in p_θ(x|z), is escaped)."""
         labels, cols = labels or {}, self.components
         head = "| | " + " | ".join(labels.get(c, c) for c in cols) + " |"
-        body = [f"| {d} | " + " | ".join("✓" if row[c] else "·" for c in cols) + " |"
+        body = [f"| {_escaped(d)} | " + " | ".join("✓" if row[c] else "·" for c in cols) + " |"
                 for d, row in self.items()]
         return "\n".join([head, "|---|" + "---|" * len(cols), *body])
 
@@ -45,6 +48,10 @@ class DependencyMatrix(dict):
         return self.to_markdown()
 
 
+def _escaped(name: str) -> str:
+    return name.replace("|", "\\|")
+
+
 def dependency_matrix(distributions: dict, params: dict, points, tol: float = 0.0) -> DependencyMatrix:
     """For each distribution and component: is |∂ log p(t) / ∂ component| > tol at some point t?
 
@@ -57,21 +64,31 @@ def dependency_matrix(distributions: dict, params: dict, points, tol: float = 0.
         at one unlucky point (∂/∂s log N(t; 0, s²) = 0 at |t| = s): pass a few points.
     """
     _check(distributions, params)
+    log_densities = {name: (lambda t, make=make: make().log_prob(t)) for name, make in distributions.items()}
+    return function_dependencies(log_densities, params, points, tol)
+
+
+def function_dependencies(functions: dict, params: dict, points, tol: float = 0.0) -> DependencyMatrix:
+    """For each function f(t) and component: is |∂ f(t) / ∂ component| > tol at some point t?
+    (Lesson 04: f(x) = log p_θ(x), ELBO(θ, φ; x), KL(q_φ(z|x) ‖ p_θ(z|x)); a log-density
+    log q_φ(t|x) is one too.) functions: {name: callable taking one point t}; params and points
+    as in dependency_matrix."""
+    _check(functions, params, what="function of a point t")
     tol = validate.positive("tol", tol, allow_zero=True)
-    pts = {name: _points(name, points) for name in distributions}
+    pts = {name: _points(name, points) for name in functions}
     with _gradients_on(params.values()):
-        rows = {name: _largest_gradients(make, pts[name], params) for name, make in distributions.items()}
+        rows = {name: _largest_gradients(f, pts[name], params) for name, f in functions.items()}
     return DependencyMatrix({d: {c: g > tol for c, g in row.items()} for d, row in rows.items()})
 
 
-def _largest_gradients(make, points, params: dict) -> dict[str, float]:
-    """max over points of |∂ log p(t) / ∂ component|, 0 where autograd finds no path."""
+def _largest_gradients(f, points, params: dict) -> dict[str, float]:
+    """max over points of |∂ f(t) / ∂ component|, 0 where autograd finds no path."""
     best = dict.fromkeys(params, 0.0)
     for t in points:
-        lp = make().log_prob(t).sum()
-        if not lp.requires_grad:
+        value = f(t).sum()
+        if not value.requires_grad:
             continue
-        grads = torch.autograd.grad(lp, list(params.values()), allow_unused=True)
+        grads = torch.autograd.grad(value, list(params.values()), allow_unused=True)
         for name, g in zip(params, grads, strict=True):
             if g is not None:
                 best[name] = max(best[name], g.abs().max().item())
@@ -90,11 +107,11 @@ def _gradients_on(tensors):
             p.requires_grad_(False)
 
 
-def _check(distributions, params):
+def _check(distributions, params, what="callable returning a distribution"):
     if not isinstance(distributions, dict) or not distributions or not all(
             callable(v) for v in distributions.values()):
-        raise ValueError("distributions: expected a non-empty dict {name: callable returning a "
-                         "distribution}")
+        name = "distributions" if what.startswith("callable") else "functions"
+        raise ValueError(f"{name}: expected a non-empty dict {{name: {what}}}")
     if not isinstance(params, dict) or not params or not all(
             isinstance(v, torch.Tensor) and v.is_floating_point() for v in params.values()):
         raise ValueError("params: expected a non-empty dict {name: float tensor}")

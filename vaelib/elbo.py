@@ -77,7 +77,7 @@ def iwae_bound(model, x, q, k: int, n_outer: int = 1, generator=None) -> torch.T
 def elbo_from_log_joint(log_joint, grid, m, s) -> torch.Tensor:
     """ELBO(m, s) = Σ_g w_g log p_θ(x, z_g) + ½ log(2πe s²), w_g ∝ N(z_g; m, s²) normalised on the
     grid, from log p_θ(x, z_g) of shape (..., G); m and s broadcast with its leading dimensions."""
-    m, s = validate.tensor("m", m).to(grid.dtype), validate.scale("s", s).to(grid.dtype)
+    m, s = validate.tensor("m", m, dtype=grid.dtype), validate.scale("s", s, dtype=grid.dtype)
     w = torch.softmax(-0.5 * ((grid - m.unsqueeze(-1)) / s.unsqueeze(-1)) ** 2, dim=-1)
     return (w * log_joint).sum(-1) + 0.5 * torch.log(2 * math.pi * math.e * s**2)
 
@@ -86,7 +86,7 @@ def elbo_grid(model, x, m, s) -> torch.Tensor:
     """The exact ELBO of q = N(m, s²), ∫ N(z; m, s²) log p_θ(x, z) dz + ½ log(2πe s²), by quadrature
     on model.grid (s at least 2 grid steps). Shape: x, m and s broadcast; differentiable in m, s."""
     grid = posterior.model_grid(model)
-    m, s = validate.tensor("m", m), validate.scale("s", s)
+    m, s = validate.tensor("m", m, dtype=grid.dtype), validate.scale("s", s, dtype=grid.dtype)
     if (s < 2 * (grid[1] - grid[0])).any():
         raise ValueError(f"s: expected s >= 2 grid steps ({2 * (grid[1] - grid[0]).item():.3g}) "
                          "for the quadrature")
@@ -107,8 +107,9 @@ def elbo_surface(model, x: float, m_values, s_values) -> torch.Tensor:
 
 def kl_from_log_posterior(log_posterior, grid, m, s) -> torch.Tensor:
     """KL(q ‖ p) = Σ_g w_g [log q(z_g) - log p(z_g)], w_g ∝ N(z_g; m, s²) normalised on the grid,
-    from log p(z_g) of shape (..., G): the KL to a posterior known on a grid."""
-    q = variational(m, s)
+    from log p(z_g) of shape (..., G): the KL to a posterior known on a grid (in the grid's dtype:
+    plain numbers m, s are not rounded to float32 first)."""
+    q = Normal(validate.tensor("m", m, dtype=grid.dtype), validate.scale("s", s, dtype=grid.dtype))
     log_q = Normal(q.loc.unsqueeze(-1), q.scale.unsqueeze(-1)).log_prob(grid)
     return (torch.softmax(log_q, dim=-1) * (log_q - log_posterior)).sum(-1)
 

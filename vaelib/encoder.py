@@ -83,10 +83,12 @@ def count_parameters(module: nn.Module) -> int:
 
 
 def train_encoder(model, x, encoder: ScalarEncoder | None = None, steps: int = 1000,
-                  lr: float = 1e-2, n_samples: int = 8, train_theta: bool = False, seed: int = 0) -> dict:
+                  lr: float = 1e-2, n_samples: int = 8, train_theta: bool = False, seed: int = 0,
+                  record=None, record_every: int = 1) -> dict:
     """Maximise the mean sampled ELBO (1/N) Σ_i ELBO(q_φ(z|x_i)) over φ (Adam, full batch); with
-    train_theta over θ = model.parameters() too (the VAE in 1-D: θ and φ learned together).
-    Returns {"encoder", "elbo_path"} (the sampled mean ELBO before each step)."""
+    train_theta over θ = model.parameters() too (the VAE in 1-D: θ and φ learned together, one
+    optimiser; lesson 04 writes this loop out in plain torch). Returns {"encoder", "elbo_path"}
+    (the sampled mean ELBO before each step), and with `record` its "path" (optim.ascend)."""
     x = validate.tensor("x", x, ndim=1)
     n_samples = validate.positive_int("n_samples", n_samples)
     encoder = ScalarEncoder(seed=seed) if encoder is None else encoder
@@ -95,7 +97,8 @@ def train_encoder(model, x, encoder: ScalarEncoder | None = None, steps: int = 1
         params += [p for p in model.parameters().values() if p.requires_grad]
     g = torch.Generator().manual_seed(seed)
     objective = lambda: elbo.elbo(model, x, encoder(x), n_samples, generator=g).mean()  # noqa: E731
-    return {"encoder": encoder, "elbo_path": optim.ascend(params, objective, steps, lr)["values"]}
+    run = optim.ascend(params, objective, steps, lr, record=record, record_every=record_every)
+    return {"encoder": encoder, "elbo_path": run["values"], **({"path": run["path"]} if record else {})}
 
 
 def gaps(model, x, encoder: ScalarEncoder, starts: int = 19) -> dict:

@@ -38,7 +38,8 @@ def score_function_gradient(f, m, s, n_samples: int = 1000, generator=None) -> d
 
 
 def quadratic_gradient_variances(mu, sigma) -> dict:
-    """Closed forms for f(z) = z², q = N(μ, σ²), the gradient in μ (r = μ/σ):
+    """Closed forms for f(z) = z², q = N(μ, σ²), the gradient in μ (r = μ/σ; lesson 03 writes q's
+    mean and standard deviation m, s, since σ is the decoder's noise there):
     reparameterisation Var[2z] = 4σ²; score function Var[z²(z - μ)/σ²] = (μ⁴ + 14μ²σ² + 15σ⁴)/σ²;
     their ratio 15/4 + 3.5 r² + ¼ r⁴, which grows with the fourth power of μ/σ."""
     mu, sigma = validate.finite_float("mu", mu), validate.positive("sigma", sigma)

@@ -3,10 +3,12 @@
     prior      p_θ(z)   = N(0, I_q)
     decoder    p_θ(x|z) = N(x; W z + μ, σ² I_d),        θ = (W, μ, σ)
     encoder    q_φ(z|x) = N(z; V x + c, diag(v)),       φ = (V, c, v): a mean linear in x and
-                                                         variances the same for every x
+                                                         variances the same for every x; φ alone,
+                                                         no part of θ (not even μ)
 p_θ(x) and p_θ(z|x) are pPCA's (vaelib.ppca), so ELBO ≤ log p_θ(x) ≤ pPCA's maximum, and at the
-optimum the gap is 0 (Lucas et al. 2019): the diagonal q selects the rotation of W that makes
-the posterior covariance diagonal.
+optimum the gap is 0 (Lucas et al. 2019). The ML W is defined only up to a rotation, W R; the
+diagonal q is what picks the R whose posterior covariance is diagonal (lesson 04 shows it).
+With d = q = 1 this is lesson 04's θ-and-φ dashboard: θ = (w, b, σ), φ = (a, c, s).
 """
 
 import math
@@ -58,6 +60,35 @@ class LinearVAE(nn.Module):
         mean = validate.rows("x", x, self.W.shape[0], F64) @ self.V.T + self.c
         return Independent(Normal(mean, (0.5 * self.log_v).exp().expand_as(mean)), 1)
 
+    def best_encoder(self) -> dict:
+        """φ*(θ), the best encoder of this family for the current θ, for every x at once: the
+        posterior mean M⁻¹Wᵀ(x - μ) is linear in x, so V* = M⁻¹Wᵀ, c* = -V* μ; the best diagonal
+        variances for the posterior covariance σ² M⁻¹ (argmin of KL(q ‖ p_θ(z|x))) are
+        v*_j = 1/(M/σ²)_jj = σ²/M_jj, exact (KL = 0) when M is diagonal, as it always is for q = 1.
+        Returns {"V", "c", "log_v"}, detached; `assign(**vae.best_encoder())` sets φ to φ*(θ)."""
+        with torch.no_grad():
+            s2 = self.log_sigma2.exp()
+            M = self.W.T @ self.W + s2 * torch.eye(self.W.shape[1], dtype=F64)
+            V = torch.linalg.solve(M, self.W.T)
+            return {"V": V, "c": -V @ self.mu, "log_v": (s2 / M.diagonal()).log()}
+
+    def assign(self, **values) -> "LinearVAE":
+        """Copy values into the named parameters (W, mu, log_sigma2, V, c, log_v), no gradient."""
+        own = dict(self.named_parameters())
+        with torch.no_grad():
+            for name, value in values.items():
+                if name not in own:
+                    raise ValueError(f"{name}: expected one of the parameters {list(own)}")
+                own[name].copy_(torch.as_tensor(value, dtype=F64).reshape(own[name].shape))
+        return self
+
+    def kl_to_posterior(self, x) -> torch.Tensor:
+        """KL(q_φ(z|x) ‖ p_θ(z|x)) per row, in closed form (torch.distributions' Gaussian KL), an
+        independent route to log p_θ(x) - ELBO."""
+        q = self.encoder(x)
+        q_full = MultivariateNormal(q.mean, torch.diag_embed(q.variance))
+        return kl_divergence(q_full, self.posterior(x))
+
     def marginal(self) -> MultivariateNormal:
         """p_θ(x) = N(μ, W Wᵀ + σ² I)."""
         return self.ppca().marginal()
@@ -98,7 +129,8 @@ class LinearVAE(nn.Module):
 
 
 def _start(X, q: int, seed: int) -> LinearVAE:
-    """A seeded LinearVAE with μ = the data mean and the encoder's mean V (x - μ) + small."""
+    """A seeded LinearVAE with μ = the data mean, and c = -V μ + small so that the encoder's first
+    means V x + c start near 0 (c is φ's own: after this start θ and φ are trained apart)."""
     vae = LinearVAE(X.shape[1], validate.positive_int("q", q), seed=seed)
     with torch.no_grad():
         vae.mu.copy_(X.mean(0))

@@ -9,19 +9,21 @@ from vaelib import validate
 
 
 def ascend(params: list, objective: Callable[[], torch.Tensor], steps: int, lr: float, *,
-           cosine: bool = False, record: Callable | None = None) -> dict:
+           cosine: bool = False, record: Callable | None = None, record_every: int = 1) -> dict:
     """Adam steps uphill on objective() over `params` (tensors that require grad).
 
     cosine: the learning rate decays to 0 over the steps, so noisy steps settle.
     Returns {"values": objective() before each step (steps,)} and, with `record`,
-    {"path": [record() before each step and once after the last]} (steps + 1 entries).
+    {"path": [record() before every record_every-th step and once after the last]}
+    (steps // record_every + 1 entries when record_every divides steps).
     """
     steps, lr = validate.positive_int("steps", steps), validate.positive("lr", lr)
+    record_every = validate.positive_int("record_every", record_every)
     opt = torch.optim.Adam(params, lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None
     values, path = [], []
-    for _ in range(steps):
-        if record is not None:
+    for step in range(steps):
+        if record is not None and step % record_every == 0:
             path.append(record())
         opt.zero_grad()
         value = objective()
