@@ -10,6 +10,7 @@ One module per symbol of the course, imported by name (nothing heavy happens on 
     gradients      03  the score-function and reparameterisation gradient estimators
     per_datapoint  03  λ_i for every x_i, and q*, the best Gaussian for each x
     encoder        04  the amortized encoder q_φ(z|x) (and the network builder), the two gaps
+    em             04  Fisher's identity; exact EM, variational EM and the amortized VAE on one model
     ppca           04  probabilistic PCA in closed form
     linear_vae     04  the linear VAE, whose decoder is pPCA
     vae            05  AEVB Appendix C: decoders p_θ(x|z) and the VAE, built on elbo and encoder
