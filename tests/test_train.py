@@ -147,3 +147,33 @@ def test_course_model_trains_once_then_loads_and_retrains_after_corruption(tmp_p
     assert h3 is not None and "training again" in capsys.readouterr().out
 
 
+
+
+def test_snapshots_are_the_weights_before_training_and_after_evenly_spaced_epochs():
+    x = digits("train", "binary")[:200]
+    model = vae.make_vae("bernoulli", 2, hidden=(8,), seed=3)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    hist = train.train(model, x, epochs=12, batch_size=100, lr=1e-2, snapshots=5, progress=False)
+    assert [e for e, _ in hist["snapshots"]] == [0, 3, 6, 9, 12]
+    first, last = hist["snapshots"][0][1], hist["snapshots"][-1][1]
+    assert all(torch.equal(first[k], start[k]) for k in start)
+    assert all(torch.equal(last[k], v) for k, v in model.state_dict().items())
+    replay = vae.make_vae("bernoulli", 2, hidden=(8,), seed=3)  # the same run, stopped after 9 epochs
+    train.train(replay, x, epochs=9, batch_size=100, lr=1e-2, progress=False)
+    assert all(torch.equal(hist["snapshots"][3][1][k], v) for k, v in replay.state_dict().items())
+    assert train.train(vae.make_vae(hidden=(8,)), x, epochs=1, progress=False)["snapshots"] == []
+
+
+def test_weight_decay_one_over_n_is_the_prior_n01_on_the_eq8_estimate():
+    """AEVB §5: maximise (N/M) Σ_i L̃_i + log N(θ; 0, I). Its gradient is N times the gradient of the
+    per-image mean minus (1/2N)‖θ‖², i.e. of train's loss with weight_decay = 1/N, up to the sign."""
+    x, n = digits("train", "binary")[:50], 1000
+    model = vae.make_vae("bernoulli", 2, hidden=(8,), seed=0)
+    theta = list(model.decoder.parameters())
+    eps = torch.randn(50, 2)
+    map_objective = n / 50 * model.elbo(x, eps=eps).sum() + sum(
+        torch.distributions.Normal(0.0, 1.0).log_prob(p).sum() for p in theta)
+    g_map = torch.autograd.grad(map_objective, theta)
+    g_mean = torch.autograd.grad(-model.elbo(x, eps=eps).mean(), theta)
+    for gm, gl, p in zip(g_map, g_mean, theta, strict=True):  # torch's weight decay adds wd·θ
+        torch.testing.assert_close(-gm / n, gl + (1 / n) * p.detach(), rtol=1e-4, atol=1e-7)
