@@ -608,6 +608,52 @@ BAD_INPUTS = [
        'z_dim', 'expected a whole'),
     _R("example_vae.vae_from_example", lambda t: example_vae.vae_from_example(small_vae()),
        'example', 'expected an ExampleVAE'),
+    # lessons 05-06: snapshots, a floor on σ, decoders given as classes, the σ choices, the priors,
+    # θ as a random variable (modules imported by name: rows only here)
+    _R("train.train", lambda t: train.train(small_vae(), DIGITS, snapshots=1),
+       'snapshots', 'expected 0 (none) or a whole number >= 2'),
+    _R("train.train", lambda t: train.train(small_vae(), DIGITS, snapshots=-3),
+       'snapshots', 'expected a whole number >= 0'),
+    _R("vae.GaussianDecoder", lambda t: vae.GaussianDecoder(min_scale=-0.1),
+       'min_scale', 'expected a number >= 0'),
+    _R("vae.make_vae", lambda t: vae.make_vae(torch.nn.Linear),
+       'decoder', 'expected one of'),
+    _R("noise.FixedNoiseDecoder", lambda t: importlib.import_module("vaelib.noise").FixedNoiseDecoder(
+        sigma=0.0), 'sigma', 'expected a number > 0'),
+    _R("noise.SharedNoiseDecoder", lambda t: importlib.import_module("vaelib.noise").SharedNoiseDecoder(
+        sigma=NAN), 'sigma', 'expected a finite number'),
+    _R("noise.likelihood_ceiling", lambda t: importlib.import_module("vaelib.noise").likelihood_ceiling(0.0),
+       'min_scale', 'expected a number > 0'),
+    _R("noise.likelihood_ceiling", lambda t: importlib.import_module("vaelib.noise").likelihood_ceiling(
+        0.1, x_dim=0), 'x_dim', 'expected a whole number >= 1'),
+    _R("priors.GaussianPriorVAE", lambda t: importlib.import_module("vaelib.priors").GaussianPriorVAE(
+        small_vae().encoder, small_vae().decoder, scale=[1.0, -1.0]), 'scale', 'a scale must be > 0'),
+    _R("priors.GaussianPriorVAE", lambda t: importlib.import_module("vaelib.priors").GaussianPriorVAE(
+        small_vae().encoder, small_vae().decoder, mean=[0.0, 0.0, 0.0]), 'mean', 'expected mean and scale'),
+    _R("priors.GaussianPriorVAE", lambda t: importlib.import_module("vaelib.priors").GaussianPriorVAE(
+        "encoder", small_vae().decoder), 'encoder', 'expected a GaussianEncoder'),
+    _R("priors.absorb_prior", lambda t: importlib.import_module("vaelib.priors").absorb_prior(small_vae()),
+       'model', 'expected a priors.GaussianPriorVAE'),
+    _R("priors.MixturePriorVAE", lambda t: importlib.import_module("vaelib.priors").MixturePriorVAE(
+        small_vae().encoder, small_vae().decoder, components=0), 'components', 'expected a whole number'),
+    _R("priors.MixturePriorVAE", lambda t: importlib.import_module("vaelib.priors").MixturePriorVAE(
+        small_vae().encoder, small_vae().decoder, seed=-1), 'seed', 'expected a whole number >= 0'),
+    _R("full_vb.FullVB", lambda t: importlib.import_module("vaelib.full_vb").FullVB([[1.0, 2.0]]),
+       'x', 'expected a 1-D tensor'),
+    _R("full_vb.FullVB", lambda t: importlib.import_module("vaelib.full_vb").FullVB([1.0, NAN]),
+       'x', 'expected finite'),
+    _R("full_vb.FullVB", lambda t: importlib.import_module("vaelib.full_vb").FullVB([1.0], alpha=0.0),
+       'alpha', 'expected a number > 0'),
+    _R("full_vb.FullVB", lambda t: importlib.import_module("vaelib.full_vb").FullVB([1.0], sigma=-1.0),
+       'sigma', 'expected a number > 0'),
+    _R("full_vb.FullVB", lambda t: importlib.import_module("vaelib.full_vb").FullVB([1.0], grid=[0.0, 1.0]),
+       'grid', 'expected at least 3'),
+    _R("full_vb.FullVB", lambda t: importlib.import_module("vaelib.full_vb").FullVB([1.0]).bound(n_samples=0),
+       'n_samples', 'expected a whole number >= 1'),
+    _R("full_vb.FullVB", lambda t: importlib.import_module("vaelib.full_vb").FullVB([1.0]).fit(seed=-2),
+       'seed', 'expected a whole number >= 0'),
+    _R("full_vb.FullVB", lambda t: importlib.import_module("vaelib.full_vb").FullVB([1.0]).model(
+        "w"), 'w', 'expected numbers'),
 ]
 
 
