@@ -609,7 +609,7 @@ BAD_INPUTS = [
     _R("example_vae.vae_from_example", lambda t: example_vae.vae_from_example(small_vae()),
        'example', 'expected an ExampleVAE'),
     # lessons 05-06: snapshots, a floor on σ, decoders given as classes, the σ choices, the priors,
-    # θ as a random variable (modules imported by name: rows only here)
+    # θ as a random variable, the training explorer (modules imported by name: rows only here)
     _R("train.train", lambda t: train.train(small_vae(), DIGITS, snapshots=1),
        'snapshots', 'expected 0 (none) or a whole number >= 2'),
     _R("train.train", lambda t: train.train(small_vae(), DIGITS, snapshots=-3),
@@ -654,6 +654,14 @@ BAD_INPUTS = [
        'seed', 'expected a whole number >= 0'),
     _R("full_vb.FullVB", lambda t: importlib.import_module("vaelib.full_vb").FullVB([1.0]).model(
         "w"), 'w', 'expected numbers'),
+    _R("dashboards.l05_training.dashboard", lambda t: importlib.import_module(
+        "vaelib.dashboards.l05_training").dashboard(model=small_vae()), 'snapshots', 'give both'),
+    _R("dashboards.l05_training.dashboard", lambda t: importlib.import_module(
+        "vaelib.dashboards.l05_training").dashboard(model="model", snapshots=[(0, {}), (1, {})]),
+       'model', 'expected a vaelib VAE with z_dim=2'),
+    _R("dashboards.l05_training.dashboard", lambda t: importlib.import_module(
+        "vaelib.dashboards.l05_training").dashboard(model=small_vae(), snapshots=[(0, {})]),
+       'snapshots', 'expected the (epoch, state_dict) pairs'),
 ]
 
 
