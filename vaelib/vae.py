@@ -169,9 +169,12 @@ class VAE(nn.Module):
         decoded at once; torch runs on `threads` CPU threads meanwhile (None: as it is)."""
         x, K = self.check_x(x), validate.positive_int("K", K)
         rows = max(1, validate.positive_int("max_rows", max_rows) // K)
-        with torch_threads(threads):
-            return torch.cat([elbo.iwae_bound(self, xc, self.encoder(xc), K, generator=generator)
-                              for xc in x.split(rows)])
+        out = torch.empty(len(x), device=x.device, dtype=x.dtype)  # filled in place: no small tensors
+        with torch_threads(threads):                               # left between the large temporaries
+            for i in range(0, len(x), rows):
+                out[i:i + rows] = elbo.iwae_bound(self, x[i:i + rows], self.encoder(x[i:i + rows]), K,
+                                                  generator=generator)
+        return out
 
     @torch.no_grad()
     def test_elbo(self, x, samples: int = 10, seed: int = 0) -> float:
