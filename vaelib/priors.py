@@ -60,8 +60,9 @@ def absorb_prior(model: GaussianPriorVAE) -> VAE:
 
 
 class MixturePriorVAE(VAE):
-    """A VAE with Tomczak's mixture-of-Gaussians prior p_λ(z) = Σ_k π_k N(z; m_k, diag s_k²):
-    π = softmax(w), the means drawn from N(0, I) with `seed` (his code: randn), log s_k = 0."""
+    """A VAE with Tomczak's mixture-of-Gaussians prior p_λ(z) = Σ_k π_k N(z; m_k, diag s_k²),
+    π = softmax(w) with w = 0 at the start (as his MoGPrior); the means drawn from N(0, I) with
+    `seed` (his: randn times a multiplier) and log s_k = 0 (his: random log-variances)."""
 
     analytic_kl = False
 
