@@ -94,7 +94,8 @@ class FullVB:
         return other
 
     def exact_bound(self) -> torch.Tensor:
-        """L(φ; X) (eq. 14, z integrated exactly) by quadrature of q_φ(w) on the grid."""
-        log_joint = posterior.log_joint_on_grid(self, self.x, self.grid)
+        """L(φ; X) (eq. 14, z integrated exactly) by quadrature of q_φ(w) on the grid; differentiable
+        in φ, so it can be maximised deterministically (the best Gaussian q*)."""
         with torch.no_grad():
-            return elbo.elbo_from_log_joint(log_joint, self.grid, self.phi["m"], self.phi["log_s"].exp())
+            log_joint = posterior.log_joint_on_grid(self, self.x, self.grid)
+        return elbo.elbo_from_log_joint(log_joint, self.grid, self.phi["m"], self.phi["log_s"].exp())
