@@ -654,14 +654,12 @@ BAD_INPUTS = [
        'seed', 'expected a whole number >= 0'),
     _R("full_vb.FullVB", lambda t: importlib.import_module("vaelib.full_vb").FullVB([1.0]).model(
         "w"), 'w', 'expected numbers'),
-    _R("dashboards.l05_training.dashboard", lambda t: importlib.import_module(
-        "vaelib.dashboards.l05_training").dashboard(model=small_vae()), 'snapshots', 'give both'),
-    _R("dashboards.l05_training.dashboard", lambda t: importlib.import_module(
-        "vaelib.dashboards.l05_training").dashboard(model="model", snapshots=[(0, {}), (1, {})]),
-       'model', 'expected a vaelib VAE with z_dim=2'),
-    _R("dashboards.l05_training.dashboard", lambda t: importlib.import_module(
-        "vaelib.dashboards.l05_training").dashboard(model=small_vae(), snapshots=[(0, {})]),
-       'snapshots', 'expected the (epoch, state_dict) pairs'),
+    _R("dashboards.l05_vae.training_dashboard", lambda t: l05_vae.training_dashboard(model=small_vae()),
+       'snapshots', 'give both'),
+    _R("dashboards.l05_vae.training_dashboard", lambda t: l05_vae.training_dashboard(
+        model="model", snapshots=[(0, {}), (1, {})]), 'model', 'expected a vaelib VAE with z_dim=2'),
+    _R("dashboards.l05_vae.training_dashboard", lambda t: l05_vae.training_dashboard(
+        model=small_vae(), snapshots=[(0, {})]), 'snapshots', 'expected the (epoch, state_dict) pairs'),
 ]
 
 

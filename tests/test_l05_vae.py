@@ -1,11 +1,11 @@
-"""vaelib.dashboards.l05_training: the training explorer draws the snapshots' own decoder, encoder
+"""vaelib.dashboards.l05_vae: the training explorer draws the snapshots' own decoder, encoder
 and ELBO terms (the slider sweep in test_sweep.py checks every position draws finite numbers)."""
 
 import numpy as np
 import torch
 
 from vaelib import elbo, train, vae
-from vaelib.dashboards import l05_training
+from vaelib.dashboards import l05_vae
 from vaelib.data import digits, labels
 
 
@@ -13,7 +13,7 @@ def test_each_position_shows_its_own_theta_k_and_phi_k():
     x = digits("train", "binary")[:300]
     model = vae.make_vae(z_dim=2, hidden=(16,), seed=0)
     hist = train.train(model, x, epochs=4, batch_size=100, lr=2e-2, snapshots=3, progress=False)
-    dash = l05_training.dashboard(model, hist["snapshots"])
+    dash = l05_vae.training_dashboard(model, hist["snapshots"])
     k = dash.controls["k"]
     assert (k.min, k.max, k.value) == (0, 2, 2)
     first = vae.make_vae(z_dim=2, hidden=(16,), seed=0)  # snapshot 0: the untrained weights
