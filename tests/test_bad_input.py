@@ -29,23 +29,27 @@ from vaelib import (
     data,
     dependency,
     elbo,
+    em,
     encoder,
     example_vae,
     figures,
+    full_vb,
     gaussian,
     gradients,
     joint,
     linear_vae,
+    noise,
     optim,
     per_datapoint,
     posterior,
     ppca,
+    priors,
     train,
     vae,
     validate,
     widgets,
 )
-from vaelib.dashboards import l00_start, l01_gaussian, l03_vi, l04_amortized, l05_vae
+from vaelib.dashboards import l00_start, l01_gaussian, l03_vi, l04_amortized, l04_theta_phi, l05_vae
 
 NAN, INF = math.nan, math.inf
 
@@ -612,29 +616,29 @@ BAD_INPUTS = [
     _R("example_vae.vae_from_example", lambda t: example_vae.vae_from_example(small_vae()),
        'example', 'expected an ExampleVAE'),
     # lesson 04: vaelib.em, dependency.function_dependencies, the θ-and-φ dashboard (l04_theta_phi)
-    _R("em.fisher_gradient", lambda t: importlib.import_module("vaelib.em").fisher_gradient(
+    _R("em.fisher_gradient", lambda t: em.fisher_gradient(
         nonlinear(), [0.0, NAN], nonlinear().grid), 'x', 'expected finite'),
-    _R("em.fisher_gradient", lambda t: importlib.import_module("vaelib.em").fisher_gradient(
+    _R("em.fisher_gradient", lambda t: em.fisher_gradient(
         nonlinear(), [0.0], torch.tensor([0.0, 1.0, 3.0])), 'grid', 'expected equally spaced'),
-    _R("em.fisher_gradient", lambda t: importlib.import_module("vaelib.em").fisher_gradient(
+    _R("em.fisher_gradient", lambda t: em.fisher_gradient(
         linear(), [0.0], nonlinear().grid), 'model', 'expected a vaelib.joint.NonlinearLVM'),
-    _R("em.exact_em", lambda t: importlib.import_module("vaelib.em").exact_em(
+    _R("em.exact_em", lambda t: em.exact_em(
         nonlinear(), [0.0], iterations=0), 'iterations', 'expected a whole number >= 1'),
-    _R("em.exact_em", lambda t: importlib.import_module("vaelib.em").exact_em(nonlinear(), [[0.0]]),
+    _R("em.exact_em", lambda t: em.exact_em(nonlinear(), [[0.0]]),
        'x', 'expected a 1-D tensor'),
-    _R("em.exact_em", lambda t: importlib.import_module("vaelib.em").exact_em(linear(), [0.0]),
+    _R("em.exact_em", lambda t: em.exact_em(linear(), [0.0]),
        'model', 'expected a vaelib.joint.NonlinearLVM'),
-    _R("em.variational_em", lambda t: importlib.import_module("vaelib.em").variational_em(
+    _R("em.variational_em", lambda t: em.variational_em(
         nonlinear(), [0.0], m_iter=0), 'm_iter', 'expected a whole number >= 1'),
-    _R("em.variational_em", lambda t: importlib.import_module("vaelib.em").variational_em(
+    _R("em.variational_em", lambda t: em.variational_em(
         nonlinear(), [INF]), 'x', 'expected finite'),
-    _R("em.amortized", lambda t: importlib.import_module("vaelib.em").amortized(
+    _R("em.amortized", lambda t: em.amortized(
         nonlinear(), [0.0], steps_per_iteration=0), 'steps_per_iteration', 'expected a whole number >= 1'),
-    _R("em.amortized", lambda t: importlib.import_module("vaelib.em").amortized(
+    _R("em.amortized", lambda t: em.amortized(
         nonlinear(), [0.0], iterations=1, lr=-1.0), 'lr', 'expected a number > 0'),
-    _R("em.em_vs_vae", lambda t: importlib.import_module("vaelib.em").em_vs_vae([0.0], seed=-1),
+    _R("em.em_vs_vae", lambda t: em.em_vs_vae([0.0], seed=-1),
        'seed', 'expected a whole number >= 0'),
-    _R("em.em_vs_vae", lambda t: importlib.import_module("vaelib.em").em_vs_vae([0.0], iterations=0),
+    _R("em.em_vs_vae", lambda t: em.em_vs_vae([0.0], iterations=0),
        'iterations', 'expected a whole number >= 1'),
     _R("dependency.function_dependencies", lambda t: dependency.function_dependencies(
         {"f": 3.0}, linear().parameters(), torch.tensor([0.3])), 'functions', 'expected a non-empty dict'),
@@ -642,18 +646,70 @@ BAD_INPUTS = [
         {"f": lambda x: x}, {}, torch.tensor([0.3])), 'params', 'expected a non-empty dict'),
     _R("dependency.function_dependencies", lambda t: dependency.function_dependencies(
         {"f": lambda x: x}, linear().parameters(), torch.tensor([NAN])), 'points', 'expected finite'),
-    _R("dashboards.l04_theta_phi.dashboard", lambda t: importlib.import_module(
-        "vaelib.dashboards.l04_theta_phi").dashboard(x=[1.0]), 'x', 'expected at least 2'),
-    _R("dashboards.l04_theta_phi.dashboard", lambda t: importlib.import_module(
-        "vaelib.dashboards.l04_theta_phi").dashboard(x=[1.0, NAN]), 'x', 'expected finite'),
-    _R("dashboards.l04_theta_phi.ml_theta", lambda t: importlib.import_module(
-        "vaelib.dashboards.l04_theta_phi").ml_theta(torch.ones(5), 1.0, 0.0), 'sigma', 'expected a number'),
-    _R("dashboards.l04_theta_phi.ml_theta", lambda t: importlib.import_module(
-        "vaelib.dashboards.l04_theta_phi").ml_theta(torch.ones(5), NAN, 1.0), 'w', 'expected a finite'),
-    _R("dashboards.l04_theta_phi.dependencies", lambda t: importlib.import_module(
-        "vaelib.dashboards.l04_theta_phi").dependencies(x0=INF), 'x0', 'expected a finite'),
+    _R("dashboards.l04_theta_phi.dashboard", lambda t: l04_theta_phi.dashboard(x=[1.0]),
+       'x', 'expected at least 2'),
+    _R("dashboards.l04_theta_phi.dashboard", lambda t: l04_theta_phi.dashboard(x=[1.0, NAN]),
+       'x', 'expected finite'),
+    _R("dashboards.l04_theta_phi.ml_theta", lambda t: l04_theta_phi.ml_theta(torch.ones(5), 1.0, 0.0),
+       'sigma', 'expected a number'),
+    _R("dashboards.l04_theta_phi.ml_theta", lambda t: l04_theta_phi.ml_theta(torch.ones(5), NAN, 1.0),
+       'w', 'expected a finite'),
+    _R("dashboards.l04_theta_phi.dependencies", lambda t: l04_theta_phi.dependencies(x0=INF),
+       'x0', 'expected a finite'),
     _R("linear_vae.LinearVAE", lambda t: linear_vae.LinearVAE(1, 1).assign(sigma=1.0),
        'sigma', 'expected one of the parameters'),
+    # lessons 05-06: snapshots, a floor on σ, decoders given as classes, the σ choices, the priors,
+    # θ as a random variable, the training explorer (modules imported by name: rows only here)
+    _R("train.train", lambda t: train.train(small_vae(), DIGITS, snapshots=1),
+       'snapshots', 'expected 0 (none) or a whole number >= 2'),
+    _R("train.train", lambda t: train.train(small_vae(), DIGITS, snapshots=-3),
+       'snapshots', 'expected a whole number >= 0'),
+    _R("vae.GaussianDecoder", lambda t: vae.GaussianDecoder(min_scale=-0.1),
+       'min_scale', 'expected a number >= 0'),
+    _R("vae.make_vae", lambda t: vae.make_vae(torch.nn.Linear),
+       'decoder', 'expected one of'),
+    _R("noise.FixedNoiseDecoder", lambda t: noise.FixedNoiseDecoder(
+        sigma=0.0), 'sigma', 'expected a number > 0'),
+    _R("noise.SharedNoiseDecoder", lambda t: noise.SharedNoiseDecoder(
+        sigma=NAN), 'sigma', 'expected a finite number'),
+    _R("noise.likelihood_ceiling", lambda t: noise.likelihood_ceiling(0.0),
+       'min_scale', 'expected a number > 0'),
+    _R("noise.likelihood_ceiling", lambda t: noise.likelihood_ceiling(
+        0.1, x_dim=0), 'x_dim', 'expected a whole number >= 1'),
+    _R("priors.GaussianPriorVAE", lambda t: priors.GaussianPriorVAE(
+        small_vae().encoder, small_vae().decoder, scale=[1.0, -1.0]), 'scale', 'a scale must be > 0'),
+    _R("priors.GaussianPriorVAE", lambda t: priors.GaussianPriorVAE(
+        small_vae().encoder, small_vae().decoder, mean=[0.0, 0.0, 0.0]), 'mean', 'expected mean and scale'),
+    _R("priors.GaussianPriorVAE", lambda t: priors.GaussianPriorVAE(
+        "encoder", small_vae().decoder), 'encoder', 'expected a GaussianEncoder'),
+    _R("priors.absorb_prior", lambda t: priors.absorb_prior(small_vae()),
+       'model', 'expected a priors.GaussianPriorVAE'),
+    _R("priors.MixturePriorVAE", lambda t: priors.MixturePriorVAE(
+        small_vae().encoder, small_vae().decoder, components=0), 'components', 'expected a whole number'),
+    _R("priors.MixturePriorVAE", lambda t: priors.MixturePriorVAE(
+        small_vae().encoder, small_vae().decoder, seed=-1), 'seed', 'expected a whole number >= 0'),
+    _R("full_vb.FullVB", lambda t: full_vb.FullVB([[1.0, 2.0]]),
+       'x', 'expected a 1-D tensor'),
+    _R("full_vb.FullVB", lambda t: full_vb.FullVB([1.0, NAN]),
+       'x', 'expected finite'),
+    _R("full_vb.FullVB", lambda t: full_vb.FullVB([1.0], alpha=0.0),
+       'alpha', 'expected a number > 0'),
+    _R("full_vb.FullVB", lambda t: full_vb.FullVB([1.0], sigma=-1.0),
+       'sigma', 'expected a number > 0'),
+    _R("full_vb.FullVB", lambda t: full_vb.FullVB([1.0], grid=[0.0, 1.0]),
+       'grid', 'expected at least 3'),
+    _R("full_vb.FullVB", lambda t: full_vb.FullVB([1.0]).bound(n_samples=0),
+       'n_samples', 'expected a whole number >= 1'),
+    _R("full_vb.FullVB", lambda t: full_vb.FullVB([1.0]).fit(seed=-2),
+       'seed', 'expected a whole number >= 0'),
+    _R("full_vb.FullVB", lambda t: full_vb.FullVB([1.0]).model(
+        "w"), 'w', 'expected numbers'),
+    _R("dashboards.l05_vae.training_dashboard", lambda t: l05_vae.training_dashboard(model=small_vae()),
+       'snapshots', 'give both'),
+    _R("dashboards.l05_vae.training_dashboard", lambda t: l05_vae.training_dashboard(
+        model="model", snapshots=[(0, {}), (1, {})]), 'model', 'expected a vaelib VAE with z_dim=2'),
+    _R("dashboards.l05_vae.training_dashboard", lambda t: l05_vae.training_dashboard(
+        model=small_vae(), snapshots=[(0, {})]), 'snapshots', 'expected the (epoch, state_dict) pairs'),
 ]
 
 

@@ -25,6 +25,8 @@ def test_views_grey_levels_and_binarised_at_8():
     assert set(grey.unique().tolist()) == set(range(17))
     assert torch.equal(binary, (grey >= 8).float())
     assert set(binary.unique().tolist()) == {0.0, 1.0}
+    unit = data.digits("all", "unit")
+    assert set((unit * 16).unique().tolist()) == set(range(17)) and unit.max() == 1.0
 
 
 def test_digits_returns_a_copy():

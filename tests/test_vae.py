@@ -176,3 +176,38 @@ def test_iwae_rises_with_k_on_a_nonlinear_model_and_batching_does_not_matter():
     torch.testing.assert_close(one_at_a_time, together, atol=0.1, rtol=0)
 
 
+
+
+# --- lesson 06's hooks: a floor on σ, a decoder given as a class, a KL without a closed form ---------
+
+def test_gaussian_decoder_floor_adds_the_floor_to_the_variance():
+    dec = vae.GaussianDecoder(3, 64, (16,), min_scale=0.05).double()
+    z, x = torch.randn(5, 3, dtype=torch.float64), digits("train", "unit")[:5].double()
+    mu, log_var = dec.net(z).chunk(2, dim=-1)
+    var = log_var.exp() + 0.05**2
+    hand = (-0.5 * (torch.log(2 * math.pi * var) + (x - mu) ** 2 / var)).sum(-1)
+    torch.testing.assert_close(dec(z).log_prob(x), hand)
+    assert (dec(z).base_dist.scale > 0.05).all()
+
+
+def test_make_vae_takes_a_decoder_class_and_its_options():
+    model = vae.make_vae(vae.GaussianDecoder, 2, hidden=(8,), seed=0, min_scale=0.1)
+    assert isinstance(model.decoder, vae.GaussianDecoder) and model.decoder.min_scale == 0.1
+    by_name = vae.make_vae("gaussian", 2, hidden=(8,), seed=0)
+    for a, b in zip(model.parameters(), by_name.parameters(), strict=True):  # the same seeded weights
+        assert torch.equal(a, b)
+
+
+def test_the_kl_estimate_of_a_prior_without_closed_form_averages_to_the_closed_form():
+    """With analytic_kl off, the KL term is (1/S) Σ_s [log q(z_s|x) - log p(z_s)]: its mean over many
+    draws is the closed-form KL (AEVB Appendix B) within Monte Carlo error."""
+    model = _small()
+    x = digits("train", "binary")[:3].double()
+    q = model.encoder(x)
+    z = q.sample((20000,))
+    model.analytic_kl = False
+    _, estimate = model.elbo_terms(x, q, z)
+    per_draw = q.log_prob(z) - model.prior().log_prob(z)
+    se = per_draw.std(0) / math.sqrt(20000)
+    exact = kl_divergence(q, model.prior())
+    assert ((estimate - exact).abs() < 4 * se).all()

@@ -20,7 +20,7 @@ from vaelib import validate
 
 SPLITS = {"train": slice(0, 1000), "val": slice(1000, 1350), "test": slice(1350, None),
           "all": slice(None)}
-VIEWS = ("grey", "binary")
+VIEWS = ("grey", "binary", "unit")
 
 
 @functools.cache
@@ -31,11 +31,12 @@ def _all_pixels() -> torch.Tensor:
 
 
 def digits(split: str = "train", view: str = "binary") -> torch.Tensor:
-    """Digits as an (N, 64) float tensor: view 'grey' keeps 0..16, 'binary' is pixel >= 8 as 0/1."""
+    """Digits as an (N, 64) float tensor: view 'grey' keeps 0..16, 'binary' is pixel >= 8 as 0/1,
+    'unit' is grey / 16 in [0, 1] (lesson 06's Gaussian decoders)."""
     validate.one_of("split", split, SPLITS)
     validate.one_of("view", view, VIEWS)
     x = _all_pixels()[SPLITS[split]]
-    return (x >= 8).float() if view == "binary" else x.clone()
+    return {"binary": lambda: (x >= 8).float(), "unit": lambda: x / 16, "grey": x.clone}[view]()
 
 
 def labels(split: str = "train") -> torch.Tensor:
@@ -94,7 +95,7 @@ def mnist(folder, split: str = "train", view: str = "binary") -> tuple[torch.Ten
 
     view 'grey' gives pixel values 0..255; 'binary' thresholds at 128 (pixel >= 128 -> 1)."""
     validate.one_of("split", split, MNIST_FILES)
-    validate.one_of("view", view, VIEWS)
+    validate.one_of("view", view, ("grey", "binary"))
     folder = Path(folder)
     images = read_idx(_find(folder, MNIST_FILES[split][0]))
     targets = read_idx(_find(folder, MNIST_FILES[split][1]))

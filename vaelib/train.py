@@ -1,8 +1,9 @@
 """Lesson 05: training a VAE, θ and φ together, over minibatches; and its weights cache.
 
-Each step maximises the mean SGVB ELBO of a minibatch (AEVB eq. 10 with L = 1) over θ and φ in
-one optimiser. Options: early stopping on a validation ELBO, cosine learning-rate decay, an
-exponential moving average of the weights, KL warm-up (β from 1/W to 1 over W epochs).
+Each step maximises a minibatch's MEAN SGVB ELBO (AEVB eq. 10, L = 1) over θ and φ in one optimiser.
+Unlike Algorithm 1 (lesson 05 runs both): the mean, not eq. 8's (N/M) Σ_i (Adam and Adagrad step
+alike for both, SGD does not); epochs visit the data in a shuffled order; Adam by default;
+weight_decay acts on θ and φ (§5's prior p(θ) = N(0, I) is 1/N on the mean loss, for θ alone).
 """
 
 import copy
@@ -16,6 +17,7 @@ import torch
 
 from vaelib import elbo, validate
 from vaelib import threads as torch_threads
+from vaelib.data import digits
 from vaelib.vae import VAE, make_vae
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax, "adagrad": torch.optim.Adagrad,
@@ -28,7 +30,7 @@ COURSE_TRAINING = dict(epochs=60, batch_size=100, lr=1e-2, lr_decay=True)
 def train(model: VAE, x_train, *, epochs: int = 100, batch_size: int = 64, lr: float = 1e-3,
           optimizer: str = "adam", seed: int = 0, x_val=None, patience: int | None = None,
           lr_decay: bool = False, ema: float | None = None, weight_decay: float = 0.0,
-          kl_warmup: int = 0, threads: int | None = 1, progress: bool = True) -> dict:
+          kl_warmup: int = 0, snapshots: int = 0, threads: int | None = 1, progress: bool = True) -> dict:
     """Maximise the mean SGVB ELBO over θ and φ; each epoch visits x_train once in a seeded order.
 
     x_val: the validation ELBO (the same ε every epoch) is recorded; with `patience` training
@@ -37,12 +39,24 @@ def train(model: VAE, x_train, *, epochs: int = 100, batch_size: int = 64, lr: f
     after each step (likewise φ), validated and returned. kl_warmup W: the KL is weighted by
     β = epoch/W for the first W epochs (KL annealing, Bowman et al. 2016), and patience counts
     only after them; the β-weighted objective is not a bound, so the recorded values are the
-    ELBO itself. threads: torch's CPU threads while training (None: as it is).
-    Returns {"train", "val", "seconds"} per epoch and "best_epoch".
+    ELBO itself. snapshots K >= 2: the weights θ_k, φ_k (the validated ones) before training and
+    after K - 1 evenly spaced epochs (lesson 05's training explorer). threads: torch's CPU threads.
+    Returns {"train", "val", "seconds"} per epoch, "best_epoch" and "snapshots": (epoch, state_dict)
+    pairs, epoch 0 the initial weights.
     """
     validate.instance("model", model, VAE, "a vaelib.vae.VAE")
-    x_train = model.check_x(x_train)
-    x_val = None if x_val is None else model.check_x(x_val)
+    x_train, x_val = model.check_x(x_train), None if x_val is None else model.check_x(x_val)
+    run = _settings(epochs, batch_size, lr, optimizer, seed, patience, lr_decay, ema, weight_decay,
+                    kl_warmup, snapshots)
+    if patience is not None and x_val is None:
+        raise ValueError("patience: early stopping needs x_val (the validation data)")
+    with torch_threads(threads):
+        return _fit(model, x_train, x_val, run, progress)
+
+
+def _settings(epochs, batch_size, lr, optimizer, seed, patience, lr_decay, ema, weight_decay,
+              kl_warmup, snapshots) -> dict:
+    """train()'s options, each checked; snapshots becomes the set of epochs to keep."""
     run = dict(epochs=validate.positive_int("epochs", epochs), lr=validate.positive("lr", lr),
                batch_size=validate.positive_int("batch_size", batch_size),
                optimizer=validate.one_of("optimizer", optimizer, OPTIMIZERS),
@@ -51,10 +65,11 @@ def train(model: VAE, x_train, *, epochs: int = 100, batch_size: int = 64, lr: f
                weight_decay=validate.positive("weight_decay", weight_decay, allow_zero=True),
                kl_warmup=validate.positive_int("kl_warmup", kl_warmup, minimum=0),
                patience=None if patience is None else validate.positive_int("patience", patience))
-    if patience is not None and x_val is None:
-        raise ValueError("patience: early stopping needs x_val (the validation data)")
-    with torch_threads(threads):
-        return _fit(model, x_train, x_val, run, progress)
+    count = validate.positive_int("snapshots", snapshots, minimum=0)
+    if count == 1:
+        raise ValueError("snapshots: expected 0 (none) or a whole number >= 2, got 1")
+    run["snapshots"] = {round(i * epochs / (count - 1)) for i in range(count)} if count else set()
+    return run
 
 
 def _fit(model, x, x_val, run, progress) -> dict:
@@ -62,12 +77,11 @@ def _fit(model, x, x_val, run, progress) -> dict:
 
     torch.manual_seed(run["seed"])
     g = torch.Generator(device=x.device).manual_seed(run["seed"])
-    fast = {"foreach": True} if run["optimizer"] in ("adamax", "sgd") else {"fused": True}
-    opt = OPTIMIZERS[run["optimizer"]](model.parameters(), lr=run["lr"],
-                                       weight_decay=run["weight_decay"], **fast)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, run["epochs"]) if run["lr_decay"] else None
+    opt, sched = _optimizer(model, run)
     shadow = copy.deepcopy(model) if run["ema"] is not None else model  # the weights we validate
-    hist, best, start = {"train": [], "val": [], "seconds": [], "best_epoch": None}, None, time.perf_counter()
+    hist = {"train": [], "val": [], "seconds": [], "best_epoch": None, "snapshots": []}
+    best, start = None, time.perf_counter()
+    _snapshot(shadow, 0, run, hist)
     bar = tqdm(range(run["epochs"]), desc="training", disable=not progress, mininterval=0.5)
     for epoch in bar:
         beta = min(1.0, (epoch + 1) / run["kl_warmup"]) if run["kl_warmup"] else 1.0
@@ -77,6 +91,7 @@ def _fit(model, x, x_val, run, progress) -> dict:
             sched.step()
         if x_val is not None and _validate(shadow, x_val, run["seed"], hist, epoch):
             best = {k: v.detach().clone() for k, v in shadow.state_dict().items()}
+        _snapshot(shadow, epoch + 1, run, hist)
         bar.set_postfix({k: f"{hist[k][-1]:.2f}" for k in ("train", "val") if hist[k]}, refresh=False)
         if run["patience"] is not None and _patience_spent(hist["best_epoch"], epoch, run):
             break
@@ -87,6 +102,19 @@ def _fit(model, x, x_val, run, progress) -> dict:
         model.load_state_dict(shadow.state_dict())
     model.eval()
     return hist
+
+
+def _optimizer(model, run):
+    """One optimiser over θ and φ (weight decay on both), and the cosine schedule if asked."""
+    fast = {"foreach": True} if run["optimizer"] in ("adamax", "sgd") else {"fused": True}
+    opt = OPTIMIZERS[run["optimizer"]](model.parameters(), lr=run["lr"],
+                                       weight_decay=run["weight_decay"], **fast)
+    return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, run["epochs"]) if run["lr_decay"] else None
+
+
+def _snapshot(shadow, epoch: int, run, hist) -> None:  # θ_k, φ_k for the training explorer
+    if epoch in run["snapshots"]:
+        hist["snapshots"].append((epoch, {k: v.detach().clone() for k, v in shadow.state_dict().items()}))
 
 
 def _patience_spent(best_epoch, epoch, run) -> bool:
@@ -100,7 +128,7 @@ def _epoch(model, shadow, x, opt, g, run, beta) -> float:
     total = 0.0
     for idx in torch.randperm(len(x), generator=g, device=x.device).split(run["batch_size"]):
         q = model.encoder(x[idx])
-        expected, kl = elbo.elbo_terms(model, x[idx], q, elbo.reparameterised_sample(q, 1, g))
+        expected, kl = model.elbo_terms(x[idx], q, elbo.reparameterised_sample(q, 1, g))
         loss = -(expected - beta * kl).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -117,7 +145,7 @@ def _validate(shadow, x_val, seed, hist, epoch) -> bool:
     shadow.eval()
     with torch.no_grad():
         g = torch.Generator(device=x_val.device).manual_seed(seed + 1)
-        val = elbo.elbo(shadow, x_val, shadow.encoder(x_val), generator=g).mean().item()
+        val = shadow.elbo(x_val, generator=g).mean().item()
     hist["val"].append(val)
     if hist["best_epoch"] is None or val > hist["val"][hist["best_epoch"]]:
         hist["best_epoch"] = epoch
@@ -169,8 +197,6 @@ def course_model(z_dim: int = 2, seed: int = 0, cache: bool = True, progress: bo
     """Lesson 05's binarised-digits VAE (COURSE_SETTING, trained with COURSE_TRAINING on the train
     split), read from the cache when a valid file is there, else trained and written.
     Returns (model, history); history is None when the weights were loaded."""
-    from vaelib.data import digits
-
     z_dim = validate.positive_int("z_dim", z_dim)
     model = make_vae(z_dim=z_dim, seed=seed, **COURSE_SETTING)
     tag = f"{zlib.crc32(repr((COURSE_SETTING, COURSE_TRAINING)).encode()):08x}"  # settings' fingerprint

@@ -7,8 +7,10 @@ One generative model p_θ(x, z) = p_θ(z) p_θ(x|z) and one encoder q_φ(z|x):
                 N(x; μ, diag σ²),        (μ, log σ²) = MLP_θ(z)                       (C.2)
                 Π_d Categorical over the grey levels 0..16 of each pixel             (Tomczak's)
     q_φ(z|x)  = N(z; μ, diag σ²),        (μ, log σ²) = MLP_φ(x)  (vaelib.encoder, C.2)
-θ is the decoder's weights and biases, φ the encoder's. Every part returns a torch.distributions
+θ is the decoder's weights and biases, φ the encoder's. C.2 writes N(x; µ, σ²I) with σ² a vector of
+outputs, i.e. diag σ² (one variance per pixel), as here. Every part returns a torch.distributions
 object (Independent over pixels or latents); the bounds are vaelib.elbo's, as in lessons 03-04.
+Lesson 06's other choices of σ (fixed, shared) are vaelib.noise's, its other priors vaelib.priors'.
 """
 
 import torch
@@ -46,13 +48,20 @@ class BernoulliDecoder(Decoder):
 
 class GaussianDecoder(Decoder):
     """p_θ(x|z) = N(x; μ, diag σ²), (μ, log σ²) = MLP_θ(z) (AEVB C.2: one layer, W4, b4, gives μ
-    and another, W5, b5, log σ²; here they are the two halves of one output layer)."""
+    and another, W5, b5, log σ²; here they are the two halves of one output layer).
+    min_scale σ_min > 0 (lesson 06): σ² = σ_min² + exp(log σ²), a floor that bounds the likelihood."""
 
     outputs_per_pixel = 2
 
+    def __init__(self, z_dim: int = 2, x_dim: int = 64, hidden=(400,), activation="tanh",
+                 dropout: float = 0.0, min_scale: float = 0.0):
+        super().__init__(z_dim, x_dim, hidden, activation, dropout)
+        self.min_scale = validate.positive("min_scale", min_scale, allow_zero=True)
+
     def forward(self, z: torch.Tensor) -> Independent:
         mu, log_var = self.net(z).chunk(2, dim=-1)
-        return Independent(Normal(mu, (0.5 * log_var).exp(), validate_args=False), 1)
+        scale = (0.5 * log_var).exp() if not self.min_scale else (log_var.exp() + self.min_scale**2).sqrt()
+        return Independent(Normal(mu, scale, validate_args=False), 1)
 
 
 class LevelBasis(nn.Module):
@@ -99,6 +108,8 @@ class VAE(nn.Module):
     """p_θ(x, z) = p_θ(z) p_θ(x|z), p_θ(z) = N(0, I), and the encoder q_φ(z|x).
     θ = decoder.parameters(), φ = encoder.parameters(); the prior has no parameters."""
 
+    analytic_kl = True  # KL(q_φ(z|x) ‖ p_θ(z)) has a closed form (AEVB Appendix B)
+
     def __init__(self, encoder: GaussianEncoder, decoder: Decoder):
         super().__init__()
         self.encoder = validate.instance("encoder", encoder, GaussianEncoder, "a GaussianEncoder")
@@ -122,6 +133,13 @@ class VAE(nn.Module):
         """log p_θ(x, z) = log p_θ(z) + log p_θ(x|z), broadcasting z (..., z_dim) against x's rows."""
         return self.prior().log_prob(z) + self.decoder(z).log_prob(x)
 
+    def elbo_terms(self, x, q, z) -> tuple[torch.Tensor, torch.Tensor]:
+        """((1/S) Σ_s log p_θ(x|z_s), KL(q_φ(z|x) ‖ p_θ(z))) for draws z (S, N, z_dim) of q: the KL
+        in closed form (eq. 10), or, for a prior without one, (1/S) Σ_s [log q(z_s|x) - log p_θ(z_s)]."""
+        if self.analytic_kl:
+            return elbo.elbo_terms(self, x, q, z)
+        return self.likelihood(z).log_prob(x).mean(0), (q.log_prob(z) - self.prior().log_prob(z)).mean(0)
+
     def _like(self) -> dict:
         p = next(self.parameters())
         return {"device": p.device, "dtype": p.dtype}
@@ -136,23 +154,27 @@ class VAE(nn.Module):
         x = self.check_x(x)
         q = self.encoder(x)
         if eps is None:
-            return elbo.elbo(self, x, q, generator=generator)
+            return elbo.elbo(self, x, q, generator=generator, analytic_kl=self.analytic_kl)
         eps = validate.tensor("eps", eps, ndim=2).to(x)
         if eps.shape != (x.shape[0], self.z_dim):
             raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.z_dim}), got {tuple(eps.shape)}")
-        return elbo.elbo(self, x, q, z=(q.mean + q.stddev * eps).unsqueeze(0))
+        return elbo.elbo(self, x, q, z=(q.mean + q.stddev * eps).unsqueeze(0), analytic_kl=self.analytic_kl)
 
     @torch.no_grad()
     def log_marginal(self, x, K: int = 1000, generator: torch.Generator | None = None,
                      max_rows: int = 8192, threads: int | None = 1) -> torch.Tensor:
-        """An estimate of log p_θ(x) per row of x: L_K (vaelib.elbo.iwae_bound) with z_k ~ q_φ(z|x),
-        a few images at a time so that at most `max_rows` z are decoded at once; torch runs on
-        `threads` CPU threads meanwhile (None: as it is)."""
+        """One estimate per row of x of L_K = E[log (1/K) Σ_k p_θ(x, z_k) / q_φ(z_k|x)], z_k ~ q_φ(z|x)
+        (vaelib.elbo.iwae_bound): L_1 = ELBO ≤ L_K ≤ log p_θ(x) holds for the expectation; one noisy
+        estimate can land above log p_θ(x). A few images at a time, so that at most `max_rows` z are
+        decoded at once; torch runs on `threads` CPU threads meanwhile (None: as it is)."""
         x, K = self.check_x(x), validate.positive_int("K", K)
         rows = max(1, validate.positive_int("max_rows", max_rows) // K)
-        with torch_threads(threads):
-            return torch.cat([elbo.iwae_bound(self, xc, self.encoder(xc), K, generator=generator)
-                              for xc in x.split(rows)])
+        out = torch.empty(len(x), device=x.device, dtype=x.dtype)  # filled in place: no small tensors
+        with torch_threads(threads):                               # left between the large temporaries
+            for i in range(0, len(x), rows):
+                out[i:i + rows] = elbo.iwae_bound(self, x[i:i + rows], self.encoder(x[i:i + rows]), K,
+                                                  generator=generator)
+        return out
 
     @torch.no_grad()
     def test_elbo(self, x, samples: int = 10, seed: int = 0) -> float:
@@ -160,25 +182,27 @@ class VAE(nn.Module):
         `samples` draws of ε (the same expectation as one draw, less noise)."""
         x, samples = self.check_x(x), validate.positive_int("samples", samples)
         g = torch.Generator(device=x.device).manual_seed(seed)
-        return elbo.elbo(self, x, self.encoder(x), samples, generator=g).mean().item()
+        q = self.encoder(x)
+        return elbo.elbo(self, x, q, samples, generator=g, analytic_kl=self.analytic_kl).mean().item()
 
 
-def make_vae(decoder: str = "bernoulli", z_dim: int = 2, x_dim: int = 64, hidden=(400,),
+def make_vae(decoder="bernoulli", z_dim: int = 2, x_dim: int = 64, hidden=(400,),
              activation: str = "tanh", seed: int = 0, dropout: float = 0.0,
-             levels_rank: int | None = None) -> VAE:
+             levels_rank: int | None = None, **decoder_options) -> VAE:
     """A VAE with a Gaussian MLP encoder and the named decoder ('bernoulli' C.1, 'gaussian' C.2,
-    'categorical': 17 grey levels, optionally tied through levels_rank profiles), its hidden
-    widths the encoder's reversed; the weights drawn from `seed`, on vaelib.device()."""
+    'categorical': 17 grey levels, optionally tied through levels_rank profiles) or a Decoder
+    subclass (lesson 06's, with its decoder_options), its hidden widths the encoder's reversed;
+    the weights drawn from `seed`, on vaelib.device()."""
     from vaelib import device
 
-    validate.one_of("decoder", decoder, DECODERS)
-    if levels_rank is not None and decoder != "categorical":
+    cls = decoder if isinstance(decoder, type) and issubclass(decoder, Decoder) else DECODERS[
+        validate.one_of("decoder", decoder, DECODERS)]
+    if levels_rank is not None and cls is not CategoricalDecoder:
         raise ValueError(f"levels_rank: only the categorical decoder has grey levels to tie, "
                          f"got levels_rank={levels_rank!r} with decoder={decoder!r}")
-    extra = {} if levels_rank is None else {"levels_rank": levels_rank}
+    extra = decoder_options if levels_rank is None else {"levels_rank": levels_rank, **decoder_options}
     with torch.random.fork_rng():  # seeded weights, the global generator left untouched
         torch.manual_seed(validate.positive_int("seed", seed, minimum=0))
         enc = GaussianEncoder(x_dim, z_dim, hidden, activation, dropout)
-        dec = DECODERS[decoder](z_dim, x_dim, tuple(reversed(widths(hidden))), activation, dropout,
-                                **extra)
+        dec = cls(z_dim, x_dim, tuple(reversed(widths(hidden))), activation, dropout, **extra)
     return VAE(enc, dec).to(device())

@@ -1,0 +1,57 @@
+"""Lesson 06: the decoder's noise σ in p_θ(x|z) = N(x; μ_θ(z), σ² I), and who owns it.
+
+    fixed      FixedNoiseDecoder: σ is a number you choose, a hyper-parameter, not part of θ. Then
+                   log p_θ(x|z) = -‖x - μ_θ(z)‖² / (2σ²) - (D/2) log(2πσ²),
+               so -ELBO = (‖x - μ_θ(z)‖² + 2σ² KL) / (2σ²) + const: squared error plus β KL, β = 2σ².
+    shared     SharedNoiseDecoder: one σ for every pixel and every z, learned: part of θ.
+    per pixel  vaelib.vae.GaussianDecoder (AEVB C.2): σ(z) is an OUTPUT, its weights are part of θ,
+               and the likelihood has no maximum (Mattei & Frellsen 2018) unless σ has a floor
+               (GaussianDecoder(min_scale=σ_min), whose log-density is at most likelihood_ceiling).
+Build either with vaelib.vae.make_vae(FixedNoiseDecoder, ..., sigma=0.1).
+"""
+
+import math
+
+import torch
+from torch import nn
+from torch.distributions import Independent, Normal
+
+from vaelib import validate
+from vaelib.vae import Decoder
+
+
+class FixedNoiseDecoder(Decoder):
+    """p_θ(x|z) = N(x; μ_θ(z), σ² I), μ_θ = MLP_θ(z) and σ a fixed number (not a parameter)."""
+
+    outputs_per_pixel = 1
+
+    def __init__(self, z_dim: int = 2, x_dim: int = 64, hidden=(400,), activation="tanh",
+                 dropout: float = 0.0, sigma: float = 0.1):
+        super().__init__(z_dim, x_dim, hidden, activation, dropout)
+        self.sigma = validate.positive("sigma", sigma)  # a float: training never moves it
+
+    def forward(self, z: torch.Tensor) -> Independent:
+        mu = self.net(z)
+        return Independent(Normal(mu, torch.full_like(mu, self.sigma), validate_args=False), 1)
+
+
+class SharedNoiseDecoder(Decoder):
+    """p_θ(x|z) = N(x; μ_θ(z), σ² I) with log σ a parameter (part of θ), started at log `sigma`."""
+
+    outputs_per_pixel = 1
+
+    def __init__(self, z_dim: int = 2, x_dim: int = 64, hidden=(400,), activation="tanh",
+                 dropout: float = 0.0, sigma: float = 1.0):
+        super().__init__(z_dim, x_dim, hidden, activation, dropout)
+        self.log_sigma = nn.Parameter(torch.tensor(math.log(validate.positive("sigma", sigma))))
+
+    def forward(self, z: torch.Tensor) -> Independent:
+        mu = self.net(z)
+        return Independent(Normal(mu, self.log_sigma.exp().expand_as(mu), validate_args=False), 1)
+
+
+def likelihood_ceiling(min_scale: float, x_dim: int = 64) -> float:
+    """The largest log p_θ(x|z) any decoder with σ_d >= σ_min can give: each of the x_dim Gaussian
+    densities is at most 1 / (σ_min √(2π)), so log p_θ(x|z) <= x_dim (-log σ_min - ½ log 2π)."""
+    min_scale = validate.positive("min_scale", min_scale)
+    return validate.positive_int("x_dim", x_dim) * (-math.log(min_scale) - 0.5 * math.log(2 * math.pi))
