@@ -1,5 +1,6 @@
 """vaelib.dependency: which components of θ each distribution reads, by autograd."""
 
+import mistune
 import pytest
 import torch
 from torch.distributions import Normal
@@ -69,6 +70,20 @@ def test_dependency_matrix_of_the_nonlinear_model_and_its_table():
     assert table.splitlines()[0] == "| | W1 | b1 | W2 | b2 | sigma | mu_z | s_z |"
     assert table.splitlines()[2] == "| prior | · | · | · | · | · | ✓ | ✓ |"
     assert nl.f.W1.requires_grad  # the network's own parameters are left as they were
+
+
+def test_a_bar_in_a_distribution_name_does_not_break_the_markdown_table():
+    """p_θ(x|z) holds a "|": written bare it ends the cell, and nbconvert's renderer (mistune)
+    then shows no table at all; escaped, every row has its label and one cell per component."""
+    m = joint.LinearGaussianLVM(**THETAS[1])
+    names = ("prior p_θ(z)", "likelihood p_θ(x|z)", "marginal p_θ(x)", "posterior p_θ(z|x)")
+    named = dict(zip(names, linear_distributions(m).values(), strict=True))
+    html = mistune.create_markdown(plugins=["table"])(
+        dependency_matrix(named, m.parameters(), POINTS).to_markdown())
+    rows = html.split("<tr>")[1:]
+    assert html.lstrip().startswith("<table>") and len(rows) == 1 + len(named)
+    assert all(row.count("<td") == 1 + len(m.parameters()) for row in rows[1:])
+    assert "<td>likelihood p_θ(x|z)</td>" in rows[2] and rows[2].count("✓") == 3
 
 
 def test_dependency_matrix_takes_points_per_distribution():

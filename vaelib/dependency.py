@@ -27,10 +27,12 @@ class DependencyMatrix(dict):
         return [d for d, row in self.items() if row[component]]
 
     def to_markdown(self, labels: dict | None = None) -> str:
-        """A markdown table: one row per distribution, ✓ where it depends on the component."""
+        """A markdown table: one row per distribution, ✓ where it depends on the component.
+        A "|" inside a name (p_θ(x|z)) is written "\\|" so it does not end the cell."""
         labels, cols = labels or {}, self.components
-        head = "| | " + " | ".join(labels.get(c, c) for c in cols) + " |"
-        body = [f"| {d} | " + " | ".join("✓" if row[c] else "·" for c in cols) + " |"
+        cell = lambda name: str(name).replace("|", "\\|")  # noqa: E731
+        head = "| | " + " | ".join(cell(labels.get(c, c)) for c in cols) + " |"
+        body = [f"| {cell(d)} | " + " | ".join("✓" if row[c] else "·" for c in cols) + " |"
                 for d, row in self.items()]
         return "\n".join([head, "|---|" + "---|" * len(cols), *body])
 
