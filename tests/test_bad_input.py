@@ -49,7 +49,7 @@ from vaelib import (
     validate,
     widgets,
 )
-from vaelib.dashboards import l00_start, l01_gaussian, l03_vi, l04_amortized, l04_theta_phi, l05_vae
+from vaelib.dashboards import l00_start, l01_gaussian, l02_lvm, l03_vi, l04_amortized, l04_theta_phi, l05_vae
 
 NAN, INF = math.nan, math.inf
 
@@ -271,6 +271,10 @@ BAD_INPUTS = [
        'x', 'expected finite'),
     _R("dashboards.l01_gaussian.dashboard", lambda t: l01_gaussian.dashboard(x=[1.0]),
        'x', 'expected at least 2 value'),
+    _R("dashboards.l02_lvm.linear_dependencies", lambda t: l02_lvm.linear_dependencies({"omega": 1.0}),
+       'values', "expected keys among ['mu_z', 's_z', 'w', 'b', 'sigma', 'x'], got ['omega']"),
+    _R("dashboards.l02_lvm.linear_dependencies", lambda t: l02_lvm.linear_dependencies({"s_z": -1.0}),
+       's_z', 'a scale must be > 0'),
     _R("dashboards.l03_vi.dashboard", lambda t: l03_vi.dashboard(x=NAN),
        'x', 'expected a finite number'),
     _R("dashboards.l03_vi.dashboard", lambda t: l03_vi.dashboard(model="model"),

@@ -35,34 +35,63 @@ def test_linear_dashboard_tags_come_from_the_dependency_matrix_and_light_the_mov
     from vaelib.dashboards import l02_lvm as D
 
     dm = D.linear_dependencies()
-    assert dm.moves("x") == ["posterior"] and dm.moves("w") == ["likelihood", "marginal",
-                                                                  "posterior"]
+    assert dm.moves("x") == ["posterior"]
+    assert dm.moves("w") == ["likelihood", "joint", "marginal", "posterior"]
     d = D.linear_dashboard()
     titles = [ax.get_title() for ax in d.fig.axes]
     assert titles[0].endswith("reads μ_z, s_z") and titles[1].endswith("reads w, b, σ")
-    assert titles[2].endswith("reads μ_z, s_z, w, b, σ") and titles[3].endswith("reads μ_z, "
-                                                                                 "s_z, w, b, σ")
-    for control, n_lit in [("w", 3), ("x", 1), ("mu_z", 3)]:
+    assert all(t.endswith("reads μ_z, s_z, w, b, σ") for t in titles[2:])
+
+    def lit():
+        return [a for a in d._changed if getattr(a, "get_color", lambda: "")() == D.HIGHLIGHT]
+
+    for control, n_lit in [("w", 4), ("x", 1), ("mu_z", 4)]:
         d.update(**{control: d.values[control] + 0.1})
-        bars = [a for a in d._changed if getattr(a, "get_color", lambda: "")() == D.HIGHLIGHT]
-        assert len(bars) == n_lit
-    assert "<b>w</b> moves likelihood, marginal, posterior" in d.readout.value
+        assert len(lit()) == n_lit
+    assert "<b>w</b> moves likelihood, joint, marginal, posterior" in d.readout.value
+    # the matrix is local to the θ on the sliders: at w = 0, x ignores z, the posterior is the
+    # prior, and neither μ_z nor x moves the marginal (a matrix fixed at the default θ would say so)
+    d.update(w=0.0)
+    d.update(mu_z=0.3)
+    assert len(lit()) == 3 and "<b>x</b> moves nothing" in d.readout.value
+    d.update(x=2.0)
+    assert lit() == []
+
+
+def test_linear_dashboard_draws_the_joint_and_marks_the_observed_x():
+    from vaelib.dashboards import l02_lvm as D
+
+    d = D.linear_dashboard()
+    theta = dict(mu_z=0.5, s_z=1.2, w=1.5, b=-0.3, sigma=0.7)
+    d.update(**theta, x=2.0)
+    joint_ax = d.fig.axes[D.PANELS.index("joint")]
+    image = joint_ax.get_images()[0]
+    z0, z1, x0, x1 = image.get_extent()
+    values = image.get_array()
+    z = torch.linspace(z0, z1, values.shape[1], dtype=torch.float64)
+    x = torch.linspace(x0, x1, values.shape[0], dtype=torch.float64)
+    exact = joint.LinearGaussianLVM(**theta).log_joint(x.unsqueeze(-1), z).exp()
+    torch.testing.assert_close(torch.as_tensor(values, dtype=torch.float64), exact)
+    slice_line = joint_ax.get_lines()[0]
+    likelihood_x = d.fig.axes[D.PANELS.index("likelihood")].get_lines()[len(D.Z_SHOWN)]
+    assert list(slice_line.get_ydata()) == [2.0, 2.0] and list(likelihood_x.get_xdata()) == [2.0, 2.0]
 
 
 def test_nonlinear_dashboard_fits_its_axes_and_draws_the_library_posterior():
-    from vaelib.dashboards import l02_lvm as D
+    from vaelib.dashboards import l02_network as D
 
     grid = torch.linspace(-8, 8, 1601, dtype=torch.float64)
-    xs = torch.linspace(*D.NL_RANGES["x"], 41, dtype=torch.float64)
-    outside = (grid < D.NL_Z[0]) | (grid > D.NL_Z[1])
-    for sigma in torch.linspace(*D.NL_RANGES["sigma"], 9).tolist():
+    xs = torch.linspace(*D.RANGES["x"], 41, dtype=torch.float64)
+    outside = (grid < D.Z_LIM[0]) | (grid > D.Z_LIM[1])
+    for sigma in torch.linspace(*D.RANGES["sigma"], 9).tolist():
         m = joint.NonlinearLVM(sigma=sigma, grid=grid)
         with torch.no_grad():
             p = m.posterior(xs)
-            assert p.density.max() < D.NL_Y_TOP["posterior"]
+            assert p.density.max() < D.Y_TOP["posterior"]
             assert (p.density[:, outside].sum(-1) * p.dz).max() < 0.01  # <1% of mass off-panel
-            assert m.log_marginal(xs).exp().max() < D.NL_Y_TOP["marginal"]
-    d = D.nonlinear_dashboard()
+            assert m.log_marginal(xs).exp().max() < D.Y_TOP["marginal"]
+    assert D.DEFAULTS["sigma"] == joint.NonlinearLVM().sigma.item()  # the lesson's model, to start
+    d = D.dashboard()
     for sigma in (0.2, 0.5, 1.0):  # the precomputed marginal curve on the coarse grid
         d.update(sigma=sigma)
         line = d.fig.axes[1].get_lines()[0]

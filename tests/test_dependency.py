@@ -1,8 +1,8 @@
 """vaelib.dependency: which components of θ each distribution reads, by autograd."""
 
+import mistune
 import pytest
 import torch
-from torch.distributions import Normal
 
 from vaelib import joint
 from vaelib.dependency import dependency_matrix
@@ -36,14 +36,31 @@ def test_dependency_matrix_of_the_linear_model(theta):
     assert not any(p.requires_grad for p in m.parameters().values())
 
 
-def test_a_standard_normal_prior_depends_on_nothing():
-    m = joint.LinearGaussianLVM(**THETAS[1])
-    dists = {"N(0, 1) prior": lambda: Normal(0.0, 1.0), **linear_distributions(m)}
-    dm = dependency_matrix(dists, m.parameters(), POINTS)
-    assert dm.reads("N(0, 1) prior") == []
-    # AEVB's prior N(0, I): with μ_z = 0, s_z = 1 held fixed the prior reads nothing and θ is
-    # (w, b, σ); the model's own prior still reads its own μ_z, s_z when they are components.
-    assert dm.reads("prior") == ["mu_z", "s_z"]
+def test_aevb_fixed_prior_reads_no_component_of_the_network_models_theta():
+    """AEVB §3's p_θ(z) = N(0, I): with μ_z = 0, s_z = 1 held fixed (not components), θ is the
+    network's weights and σ. The prior reads none of them; the likelihood, marginal and posterior
+    read every one (each weight vector and bias of f_θ, and σ)."""
+    nl = joint.NonlinearLVM()
+    theta = {k: v for k, v in nl.parameters().items() if k not in ("mu_z", "s_z")}
+    dists = {"prior": nl.prior, "likelihood": lambda: nl.likelihood(torch.tensor(0.3)),
+             "marginal": nl.marginal, "posterior": lambda: nl.posterior(torch.tensor(1.2))}
+    dm = dependency_matrix(dists, theta, POINTS)
+    assert list(theta) == ["W1", "b1", "W2", "b2", "sigma"] and dm.reads("prior") == []
+    assert dm.reads("likelihood") == dm.reads("marginal") == dm.reads("posterior") == list(theta)
+
+
+def test_the_matrix_is_local_to_one_theta_at_w_0_the_data_say_nothing_about_z():
+    """At w = 0, x ignores z: p_θ(x) = N(wμ_z + b, w²s_z² + σ²) no longer reads μ_z or s_z (their
+    gradients carry a factor w), the posterior is the prior (it reads μ_z and s_z, and w through its
+    mean, but not b or σ), and the observed x moves nothing; at any other w the marginal and the
+    posterior read all of θ (test above)."""
+    m = joint.LinearGaussianLVM(mu_z=0.7, s_z=1.3, w=0.0, b=0.4, sigma=0.3)
+    x0 = torch.tensor(1.1)
+    dists = {**linear_distributions(m), "posterior": lambda: m.posterior(x0)}
+    dm = dependency_matrix(dists, {**m.parameters(), "x": x0}, POINTS)
+    assert dm.reads("marginal") == ["w", "b", "sigma"] and dm.reads("posterior") == ["mu_z", "s_z", "w"]
+    assert dm.reads("likelihood") == ["w", "b", "sigma"]  # x|z ~ N(wz + b, σ²) still reads w
+    assert dm.moves("x") == [] and dm.moves("mu_z") == ["prior", "posterior"]
 
 
 def test_dependency_is_per_point_so_symmetric_points_cannot_cancel():
@@ -69,6 +86,20 @@ def test_dependency_matrix_of_the_nonlinear_model_and_its_table():
     assert table.splitlines()[0] == "| | W1 | b1 | W2 | b2 | sigma | mu_z | s_z |"
     assert table.splitlines()[2] == "| prior | · | · | · | · | · | ✓ | ✓ |"
     assert nl.f.W1.requires_grad  # the network's own parameters are left as they were
+
+
+def test_a_bar_in_a_distribution_name_does_not_break_the_markdown_table():
+    """p_θ(x|z) holds a "|": written bare it ends the cell, and nbconvert's renderer (mistune)
+    then shows no table at all; escaped, every row has its label and one cell per component."""
+    m = joint.LinearGaussianLVM(**THETAS[1])
+    names = ("prior p_θ(z)", "likelihood p_θ(x|z)", "marginal p_θ(x)", "posterior p_θ(z|x)")
+    named = dict(zip(names, linear_distributions(m).values(), strict=True))
+    html = mistune.create_markdown(plugins=["table"])(
+        dependency_matrix(named, m.parameters(), POINTS).to_markdown())
+    rows = html.split("<tr>")[1:]
+    assert html.lstrip().startswith("<table>") and len(rows) == 1 + len(named)
+    assert all(row.count("<td") == 1 + len(m.parameters()) for row in rows[1:])
+    assert "<td>likelihood p_θ(x|z)</td>" in rows[2] and rows[2].count("✓") == 3
 
 
 def test_dependency_matrix_takes_points_per_distribution():

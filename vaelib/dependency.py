@@ -29,11 +29,12 @@ class DependencyMatrix(dict):
         return [d for d, row in self.items() if row[component]]
 
     def to_markdown(self, labels: dict | None = None) -> str:
-        """A markdown table: one row per distribution, ✓ where it depends on the component (a "|"
-        in a row's name, as in p_θ(x|z), is escaped)."""
+        """A markdown table: one row per distribution, ✓ where it depends on the component.
+        A "|" inside a name (p_θ(x|z)) is written "\\|" so it does not end the cell."""
         labels, cols = labels or {}, self.components
-        head = "| | " + " | ".join(labels.get(c, c) for c in cols) + " |"
-        body = [f"| {_escaped(d)} | " + " | ".join("✓" if row[c] else "·" for c in cols) + " |"
+        cell = lambda name: str(name).replace("|", "\\|")  # noqa: E731
+        head = "| | " + " | ".join(cell(labels.get(c, c)) for c in cols) + " |"
+        body = [f"| {cell(d)} | " + " | ".join("✓" if row[c] else "·" for c in cols) + " |"
                 for d, row in self.items()]
         return "\n".join([head, "|---|" + "---|" * len(cols), *body])
 
@@ -46,10 +47,6 @@ class DependencyMatrix(dict):
 
     def _repr_markdown_(self):
         return self.to_markdown()
-
-
-def _escaped(name: str) -> str:
-    return name.replace("|", "\\|")
 
 
 def dependency_matrix(distributions: dict, params: dict, points, tol: float = 0.0) -> DependencyMatrix:

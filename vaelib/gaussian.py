@@ -1,7 +1,8 @@
 """Lesson 01: one Gaussian, θ = (μ, σ).
 
-Here θ really is "the μ and σ of one distribution": reading (1) of the seed answer. It is right for
-this model and wrong for a VAE, where μ and σ are outputs of a network and θ is its weights.
+Here θ is nothing but the μ and σ of one distribution: reading (1) of the seed answer. It is right for
+this model and wrong for a VAE, where the decoder's mean (and, in AEVB's Gaussian decoder, its σ) are
+outputs of a network and θ is the network's weights.
 """
 
 import math

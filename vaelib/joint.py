@@ -26,7 +26,8 @@ class LinearGaussianLVM:
         prior       p_θ(z)   = N(z; μ_z, s_z²)
         likelihood  p_θ(x|z) = N(x; w z + b, σ²)
         marginal    p_θ(x)   = N(x; w μ_z + b, w² s_z² + σ²)
-        posterior   p_θ(z|x) = N(z; m, v),  1/v = 1/s_z² + w²/σ²,  m = v (μ_z/s_z² + w (x - b)/σ²)
+        posterior   p_θ(z|x) = N(z; m_z|x, v_z|x),  1/v_z|x = 1/s_z² + w²/σ²,
+                    m_z|x = v_z|x (μ_z/s_z² + w (x - b)/σ²)
     Components may be floats or 0-d tensors; a tensor that requires grad is used as given, so
     gradients flow back to it (that is how vaelib.dependency reads which component moves what).
     """
@@ -57,11 +58,11 @@ class LinearGaussianLVM:
         return Normal(self.w * self.mu_z + self.b, (self.w**2 * self.s_z**2 + self.sigma**2).sqrt())
 
     def posterior(self, x) -> Normal:
-        """p_θ(z|x) = N(z; m, v), one Normal per value of x."""
+        """p_θ(z|x) = N(z; m_z|x, v_z|x), one Normal per value of x."""
         x = validate.tensor("x", x)
-        v = 1 / (1 / self.s_z**2 + self.w**2 / self.sigma**2)
-        m = v * (self.mu_z / self.s_z**2 + self.w * (x - self.b) / self.sigma**2)
-        return Normal(m, v.sqrt().expand_as(m))
+        v_post = 1 / (1 / self.s_z**2 + self.w**2 / self.sigma**2)
+        m_post = v_post * (self.mu_z / self.s_z**2 + self.w * (x - self.b) / self.sigma**2)
+        return Normal(m_post, v_post.sqrt().expand_as(m_post))
 
     def log_joint(self, x, z) -> torch.Tensor:
         """log p_θ(x, z) = log p_θ(z) + log p_θ(x|z), broadcast over x and z."""

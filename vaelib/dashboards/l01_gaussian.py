@@ -28,8 +28,10 @@ class _LikelihoodView:
         left.set(xlim=(-3, 6), ylim=(0, 1.0), xlabel="x", ylabel="density", title="p_θ(x) over the data")
         (self.density,) = left.plot([], [], lw=2, color="C0", label="N(x; μ, σ²)")
         levels = depth_levels(self.surface.max().item(), DEPTHS)
-        right.contourf(self.M.numpy(), self.S.numpy(), self.surface.clamp(min=levels[0]).numpy(),
-                       levels=levels, cmap="Blues")
+        filled = right.contourf(self.M.numpy(), self.S.numpy(), self.surface.clamp(min=levels[0]).numpy(),
+                                levels=levels, cmap="Blues")
+        bar = fig.colorbar(filled, ax=right, ticks=levels[:-1], label="log p_θ − its maximum (nats)")
+        bar.ax.set_yticklabels([f"{lv - levels[-1] + 1:g}" for lv in levels[:-1]], fontsize=7)
         right.plot(*[[v.item()] for v in mle(self.x)], "*", ms=12, color="C3", label="maximum likelihood")
         right.set(xlim=MU_RANGE, ylim=SIGMA_RANGE, xlabel="μ", ylabel="σ", title="log p_θ(x₁..x_N)")
         (self.marker,) = right.plot([], [], "o", ms=8, color="C1", label="θ = (μ, σ)")
@@ -48,7 +50,7 @@ def dashboard(x=None) -> Dashboard:
     """Sliders μ, σ over a _LikelihoodView of x (default: lesson 01's data)."""
     x = sample_data() if x is None else validate.tensor("x", x, ndim=1, min_len=2)
     controls = {"mu": slider(0.0, *MU_RANGE, 0.05, "μ"), "sigma": slider(1.5, *SIGMA_RANGE, 0.05, "σ")}
-    return Dashboard(_LikelihoodView(x).build, controls, figsize=(9, 3.2))
+    return Dashboard(_LikelihoodView(x).build, controls, figsize=(10, 3.2))
 
 
 DASHBOARDS = {"01 gaussian likelihood": dashboard}
