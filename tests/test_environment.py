@@ -48,8 +48,9 @@ COLAB_COMMANDS = [
     "pip install -q --no-deps -e /content/course zlib-ng==1.1.0",
 ]
 COLAB_CELL = "\n".join([
-    "# On Colab only (a no-op anywhere else): fetch the course and install vaelib alone. Colab has torch,",
-    "# numpy, matplotlib, scikit-learn, tqdm and ipywidgets 7 (the version its page draws): they stay.",
+    "# On Colab only (a no-op anywhere else): fetch the course, install vaelib, and zlib-ng, the one package",
+    "# it needs that Colab lacks (the dashboards' fast PNG deflate). Colab's own torch, numpy, matplotlib,",
+    "# scikit-learn, tqdm and ipywidgets 7 (the version its page draws) stay.",
     "import sys",
     'if "google.colab" in sys.modules:',
     *(f"    !{command}" for command in COLAB_COMMANDS),
