@@ -279,6 +279,8 @@ BAD_INPUTS = [
        'x', 'expected a finite number'),
     _R("dashboards.l03_vi.dashboard", lambda t: l03_vi.dashboard(model="model"),
        'model', 'expected a model with log_joint(x, z) and a .grid'),
+    _R("dashboards.l03_vi.q_grid", lambda t: l03_vi.q_grid("model"),
+       'model', 'expected a model with log_joint(x, z) and a .grid'),
     _R("dashboards.l04_amortized.dashboard", lambda t: l04_amortized.dashboard(model="model"),
        'model', 'expected a vaelib.joint.NonlinearLVM'),
     _R("dashboards.l04_amortized.default_encoder", lambda t: l04_amortized.default_encoder(nonlinear(), n=0),
