@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from vaelib import elbo, posterior, validate
-from vaelib.dashboards.common import depth_levels, normal_pdf
+from vaelib.dashboards.common import SplitBar, depth_levels, normal_pdf
 from vaelib.joint import NonlinearLVM
 from vaelib.widgets import Dashboard, slider
 
@@ -75,27 +75,22 @@ class _SplitView:
         right.legend(loc="upper right", fontsize=8)
         return self.draw
 
-    def _bar(self, ax, bottom: float, title: str) -> tuple:
+    def _bar(self, ax, bottom: float, title: str) -> SplitBar:
         """A bar from `bottom` up to the ELBO (blue), then the KL (red) up to log p_θ(x) (black)."""
-        top = self.log_px + 0.15 * (self.log_px - bottom)
         ax.axhline(self.log_px, color="k", lw=1.5)
-        ax.set(xlim=(-0.6, 0.6), ylim=(bottom, top), xticks=[], title=title)
-        ax.title.set_fontsize(8)
+        ax.set(xlim=(-0.6, 0.6), ylim=(bottom, self.log_px + 0.15 * (self.log_px - bottom)), xticks=[])
+        ax.set_title(title, fontsize=8)
         ax.text(0, self.log_px, "log p_θ(x)", ha="center", va="bottom", fontsize=7)
-        elbo_bar = ax.bar([0], [0], bottom=bottom, width=0.7, color="C0")[0]
-        return elbo_bar, ax.bar([0], [0], width=0.7, color="C3")[0]
+        return SplitBar(ax, bottom, width=0.7)
 
     def draw(self, m, s):
         self.q_line.set_data(self.zs, normal_pdf(self.zs, m, s))
         e, kl = self.terms(m, s)
-        for elbo_bar, kl_bar in self.bars:  # artists outside an axes' limits are clipped by it
-            elbo_bar.set_height(e - elbo_bar.get_y())  # from the bar's floor up to the ELBO
-            kl_bar.set_y(e)
-            kl_bar.set_height(kl)  # from the ELBO up to log p_θ(x)
+        bars = [a for bar in self.bars for a in bar.draw(e, kl)]  # each clipped at its own floor
         self.marker.set_data([m], [s])
         readout = (f"log p_θ(x) = {self.log_px:.4f} &nbsp; ELBO(λ) = {e:.4f} &nbsp; "
                    f"KL(q‖p(z|x)) = {kl:.4f} &nbsp; ELBO + KL = {e + kl:.4f}")
-        return [self.q_line, *(b for pair in self.bars for b in pair), self.marker, readout]
+        return [self.q_line, *bars, self.marker, readout]
 
 
 def dashboard(model=None, x: float = X_OBSERVED) -> Dashboard:
