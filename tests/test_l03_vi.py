@@ -29,7 +29,7 @@ def test_the_bar_ends_at_log_p_at_every_slider_position(table):
     assert terms.shape == (121, 96, 2)
     finer = joint.NonlinearLVM(grid=torch.linspace(-12, 12, 4801, dtype=F64))
     with torch.no_grad():
-        log_px = finer.log_marginal(torch.tensor(D.X_OBSERVED)).item()
+        log_px = finer.log_marginal(torch.tensor(D.X_OBSERVED, dtype=F64)).item()
     assert abs(view.log_px - log_px) < 1e-10
     assert (terms.sum(-1) - log_px).abs().max() < 1e-6
 
