@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import pytest
 import torch
+from matplotlib.figure import Figure
 
 import vaelib
 from vaelib import (
@@ -49,7 +50,16 @@ from vaelib import (
     validate,
     widgets,
 )
-from vaelib.dashboards import l00_start, l01_gaussian, l02_lvm, l03_vi, l04_amortized, l04_theta_phi, l05_vae
+from vaelib.dashboards import (
+    common,
+    l00_start,
+    l01_gaussian,
+    l02_lvm,
+    l03_vi,
+    l04_amortized,
+    l04_theta_phi,
+    l05_vae,
+)
 
 NAN, INF = math.nan, math.inf
 
@@ -278,6 +288,8 @@ BAD_INPUTS = [
     _R("dashboards.l03_vi.dashboard", lambda t: l03_vi.dashboard(x=NAN),
        'x', 'expected a finite number'),
     _R("dashboards.l03_vi.dashboard", lambda t: l03_vi.dashboard(model="model"),
+       'model', 'expected a model with log_joint(x, z) and a .grid'),
+    _R("dashboards.l03_vi.q_grid", lambda t: l03_vi.q_grid("model"),
        'model', 'expected a model with log_joint(x, z) and a .grid'),
     _R("dashboards.l04_amortized.dashboard", lambda t: l04_amortized.dashboard(model="model"),
        'model', 'expected a vaelib.joint.NonlinearLVM'),
@@ -650,13 +662,19 @@ BAD_INPUTS = [
         {"f": lambda x: x}, {}, torch.tensor([0.3])), 'params', 'expected a non-empty dict'),
     _R("dependency.function_dependencies", lambda t: dependency.function_dependencies(
         {"f": lambda x: x}, linear().parameters(), torch.tensor([NAN])), 'points', 'expected finite'),
+    _R("dependency.linear_vae_dependencies", lambda t: dependency.linear_vae_dependencies(
+        linear_vae.LinearVAE(1, 1), NAN, 0.3, torch.tensor([[0.4]])), 'x0', 'expected a finite number'),
+    _R("dashboards.common.SplitBar", lambda t: common.SplitBar(Figure().subplots(), NAN),
+       'floor', 'expected a finite number'),
+    _R("dashboards.common.SplitBar", lambda t: common.SplitBar(Figure().subplots(), 0.0, width=-1.0),
+       'width', 'expected a number > 0'),
     _R("dashboards.l04_theta_phi.dashboard", lambda t: l04_theta_phi.dashboard(x=[1.0]),
        'x', 'expected at least 2'),
     _R("dashboards.l04_theta_phi.dashboard", lambda t: l04_theta_phi.dashboard(x=[1.0, NAN]),
        'x', 'expected finite'),
-    _R("dashboards.l04_theta_phi.ml_theta", lambda t: l04_theta_phi.ml_theta(torch.ones(5), 1.0, 0.0),
+    _R("linear_vae.ml_theta_1d", lambda t: linear_vae.ml_theta_1d(torch.ones(5), 1.0, 0.0),
        'sigma', 'expected a number'),
-    _R("dashboards.l04_theta_phi.ml_theta", lambda t: l04_theta_phi.ml_theta(torch.ones(5), NAN, 1.0),
+    _R("linear_vae.ml_theta_1d", lambda t: linear_vae.ml_theta_1d(torch.ones(5), NAN, 1.0),
        'w', 'expected a finite'),
     _R("dashboards.l04_theta_phi.dependencies", lambda t: l04_theta_phi.dependencies(x0=INF),
        'x0', 'expected a finite'),

@@ -73,6 +73,25 @@ def test_elbo_with_the_exact_posterior_is_the_log_evidence_in_every_sample():
     assert (with_kl - lin.marginal().log_prob(x)).abs().max() < 0.01
 
 
+def test_elbo_plus_kl_is_log_p_on_the_network_model_by_routes_that_share_no_grid(model):
+    """The identity on a non-Gaussian posterior: the ELBO by the trapezoidal rule in ε (nodes
+    m + s ε, weights N(ε; 0, 1) dε, no z grid), the KL from the grid posterior (kl_to_posterior_grid),
+    log p_θ(x) on a wider, finer grid. On one shared grid the three agree by algebra up to an entropy
+    term whatever log_joint is; here a wrong grid, a lost log dz or a wrong entropy would show."""
+    eps = torch.linspace(-10, 10, 401, dtype=torch.float64)
+    weights = Normal(0.0, 1.0).log_prob(eps).exp() * (eps[1] - eps[0])
+    finer = joint.NonlinearLVM(grid=torch.linspace(-12, 12, 4801, dtype=torch.float64))
+    for x in (-0.5, X_BIMODAL, 1.5, 2.5):
+        with torch.no_grad():
+            log_px = finer.log_marginal(torch.tensor(x, dtype=torch.float64)).item()  # float32 1.2 ≠ 1.2
+            for m, s in [(0.0, 1.0), (0.98, 0.43), (-1.5, 0.2), (2.0, 1.1)]:  # q inside the grid (±10)
+                bound = (model.log_joint(x, m + s * eps) * weights).sum().item() + 0.5 * math.log(
+                    2 * math.pi * math.e * s**2)
+                assert elbo.elbo_grid(model, x, m, s).item() == pytest.approx(bound, abs=1e-8)
+                kl = elbo.kl_to_posterior_grid(model, x, m, s).item()
+                assert bound + kl == pytest.approx(log_px, abs=1e-8)
+
+
 # ---------------------------------------------------------------- the importance-weighted bound
 
 
@@ -95,13 +114,43 @@ def test_iwae_bound_rises_with_k_towards_the_log_evidence(model):
     assert abs(log_px - means[-1]) < 0.01  # L_1024 within 0.01 nats of log p(x)
 
 
+def test_l_k_for_the_best_gaussian_climbs_past_the_mass_it_covers(model):
+    """Lesson 03, x = 1.5: q* leaves the left basin almost empty (1e-3 of its mass), and a heuristic
+    puts L_K at log p_θ(x) + log P(right basins | x) "while the left basin is missed". It is not a
+    limit: with 2000 sets of K = 1000 draws L_K lies well above it (and below log p_θ(x))."""
+    x = 1.5
+    best = per_datapoint.optimal_gaussian(model, torch.tensor([x]))
+    with torch.no_grad():
+        post = model.posterior(torch.tensor(x))
+        d = post.density
+        minima = post.grid[1:-1][(d[1:-1] < d[:-2]) & (d[1:-1] < d[2:])]
+        right = (d[post.grid >= minima[0]].sum() * post.dz).item()  # posterior mass right of the left basin
+        q = Normal(best["m"].expand(2000), best["s"].expand(2000))
+        mean, se = mean_and_se(elbo.iwae_bound(model, x, q, 1000, generator=g(1000)))
+    log_px = model.log_marginal(torch.tensor(x)).item()
+    heuristic = log_px + math.log(right)
+    assert len(minima) == 2 and 0.7 < right < 0.75
+    assert heuristic + 4 * se < mean < log_px - 0.1, (heuristic, mean, se)
+
+
+def test_the_importance_weights_of_the_best_gaussian_are_unbounded(model):
+    """Burda et al.'s Theorem 1 asks for bounded p(x, z)/q(z) before it says L_K -> log p(x). For q*
+    at x = 1.5 (s* = 0.43 < 1, the prior's scale) log w grows like z²(1/(2s*²) - ½): it is not
+    bounded, so the limit (which holds: E_q w = p(x)) does not come from that theorem."""
+    x = 1.5
+    best = per_datapoint.optimal_gaussian(model, torch.tensor([x]))
+    q = Normal(best["m"][0], best["s"][0])
+    z = torch.tensor([-6.0, -8.0, -10.0, -12.0], dtype=torch.float64)
+    with torch.no_grad():
+        log_w = model.log_joint(x, z) - q.log_prob(z)
+    assert best["s"].item() < 1 and (log_w.diff() > 50).all() and log_w[1] > 170
+
+
 def test_iwae_bound_checks_k(model):
     q = elbo.variational(0.0, 1.0)
     for bad in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match="k"):
             elbo.iwae_bound(model, 0.0, q, bad)
-
-
 
 
 def test_one_estimate_of_l_k_can_exceed_the_log_evidence_while_its_mean_cannot():

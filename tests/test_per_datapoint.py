@@ -39,3 +39,12 @@ def test_per_datapoint_vi_converges_to_the_optimum(model, points):
     assert (best["elbo"] - reached).max() < 0.05
 
 
+
+
+def test_a_plain_number_start_keeps_the_dtype_of_x(model):
+    """m0 = 2.0 and s0 = 0.3 start the fit in x's float64, as lesson 03's written-out loop does (they were
+    rounded to float32 once, and the fit ran in float32)."""
+    x = torch.tensor([1.5], dtype=torch.float64)
+    fit = per_datapoint.fit_per_datapoint(model, x, steps=5, m0=2.0, s0=0.3)
+    assert fit["m"].dtype == fit["s"].dtype == fit["m_path"].dtype == torch.float64
+    assert fit["m_path"][0].item() == 2.0 and fit["s_path"][0].item() == 0.3

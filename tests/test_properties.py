@@ -151,7 +151,8 @@ def test_closed_form_posterior_and_marginal_against_quadrature(case):
 @given(model_x_q(), st.integers(0, 2**31 - 1))
 def test_iwae_non_decreasing_in_k_on_shared_samples(case, seed):
     """With the same N = n_outer·K draws (same seed), pairing them up can only raise the estimate:
-    log ½(w₁ + w₂) >= ½(log w₁ + log w₂) (Jensen), so L_2K >= L_K sample by sample."""
+    log ½(w₁ + w₂) >= ½(log w₁ + log w₂) (Jensen), so L_2K >= L_K sample by sample. A check of how
+    iwae_bound groups its draws, not evidence that E[L_K] rises with K: that is the next test."""
     model, x, q = case
     total = 1024
     bounds = []
@@ -433,9 +434,10 @@ def test_optimal_gaussian_is_the_posterior_when_that_is_gaussian(mu_z, s_z, w, b
 
 @FEW
 @given(st.integers(0, 100), st.integers(0, 100), real(0.2, 0.8))
-def test_gaps_are_nonnegative_and_add_up(model_seed, encoder_seed, sigma):
+def test_gaps_are_nonnegative_and_q_star_beats_any_other_gaussian(model_seed, encoder_seed, sigma):
     """Lesson 02's MLP decoder, an untrained encoder: approximation gap >= 0, amortization gap >= 0
-    (q* beats the encoder's q for every x), and q* beats any other Gaussian too."""
+    (q* beats the encoder's q for every x), and q* beats any other Gaussian too. (That the gaps add
+    up is checked against independent routes in test_encoder.)"""
     model = joint.NonlinearLVM(seed=model_seed, sigma=sigma)
     _, x = model.sample(6, generator=torch.Generator().manual_seed(model_seed))
     g = encoder.gaps(model, x, encoder.ScalarEncoder(seed=encoder_seed))

@@ -27,7 +27,7 @@ def _q(q):
 
 
 def reparameterised_sample(q, n_samples: int = 1, generator=None) -> torch.Tensor:
-    """z_s = μ + σ ⊙ ε_s, ε_s ~ N(0, I), s = 1..S (AEVB §2.4): shape (S, *batch, *event),
+    """z_l = μ + σ ⊙ ε_l, ε_l ~ N(0, I), l = 1..L (AEVB §2.4's L samples): shape (L, *batch, *event),
     differentiable in q's μ and σ."""
     n_samples = validate.positive_int("n_samples", n_samples)
     mu, sigma = _q(q).mean, q.stddev
@@ -36,17 +36,17 @@ def reparameterised_sample(q, n_samples: int = 1, generator=None) -> torch.Tenso
 
 
 def elbo_terms(model, x, q, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(1/S) Σ_s log p_θ(x|z_s) and KL(q ‖ p_θ(z)) in closed form, for draws z (S, ...) from q."""
+    """(1/L) Σ_l log p_θ(x|z_l) and KL(q ‖ p_θ(z)) in closed form, for draws z (L, ...) from q."""
     kl = kl_divergence(_q(q), model.prior())
     return model.likelihood(z).log_prob(x).mean(0), kl
 
 
 def elbo(model, x, q, n_samples: int = 1, analytic_kl: bool = True, generator=None,
          z: torch.Tensor | None = None) -> torch.Tensor:
-    """The SGVB estimate of the ELBO from S reparameterised draws z_s (or the draws `z` given):
+    """The SGVB estimate of the ELBO from L reparameterised draws z_l (or the draws `z` given):
 
-    analytic KL:  (1/S) Σ_s log p_θ(x|z_s) - KL(q ‖ p_θ(z))     (AEVB eq. 7; eq. 10 for Gaussians)
-    otherwise:    (1/S) Σ_s [log p_θ(x, z_s) - log q(z_s)]      (AEVB eq. 6)
+    analytic KL:  (1/L) Σ_l log p_θ(x|z_l) - KL(q ‖ p_θ(z))     (AEVB eq. 7; eq. 10 for Gaussians)
+    otherwise:    (1/L) Σ_l [log p_θ(x, z_l) - log q(z_l)]      (AEVB eq. 6)
     Unbiased for the ELBO and differentiable in q's parameters and in θ; one value per x.
     """
     x = validate.tensor("x", x)
@@ -62,7 +62,10 @@ def iwae_bound(model, x, q, k: int, n_outer: int = 1, generator=None) -> torch.T
 
         L_K = E[log (1/K) Σ_k p_θ(x, z_k) / q(z_k)],   L_1 = ELBO ≤ L_K ≤ L_{K+1} ≤ log p_θ(x).
     The ordering holds for the expectation; one estimate (here the mean of n_outer independent
-    sets of K draws) is noisy and can land above log p_θ(x).
+    sets of K draws) is noisy and can land above log p_θ(x). L_K -> log p_θ(x) as K -> ∞: Burda et
+    al.'s Theorem 1 (§3) proves it when p_θ(x, z)/q(z) is bounded; it holds whenever E_q[w] = p_θ(x)
+    is finite (the strong law), but with heavy-tailed weights (q narrower than the prior's tails,
+    lesson 03's q*) the climb is slow.
     """
     k, n_outer = validate.positive_int("k", k), validate.positive_int("n_outer", n_outer)
     x = validate.tensor("x", x)
@@ -84,7 +87,9 @@ def elbo_from_log_joint(log_joint, grid, m, s) -> torch.Tensor:
 
 def elbo_grid(model, x, m, s) -> torch.Tensor:
     """The exact ELBO of q = N(m, s²), ∫ N(z; m, s²) log p_θ(x, z) dz + ½ log(2πe s²), by quadrature
-    on model.grid (s at least 2 grid steps). Shape: x, m and s broadcast; differentiable in m, s."""
+    on model.grid (s at least 2 grid steps): exact while q lies on the grid (to ~1e-11 for m ± 7 s
+    inside it; a q whose tail leaves it is cut off, 1e-4 nats for N(2, 1.7²) on ±10). Shape: x, m
+    and s broadcast; differentiable in m, s."""
     grid = posterior.model_grid(model)
     m, s = validate.tensor("m", m, dtype=grid.dtype), validate.scale("s", s, dtype=grid.dtype)
     if (s < 2 * (grid[1] - grid[0])).any():
@@ -115,8 +120,10 @@ def kl_from_log_posterior(log_posterior, grid, m, s) -> torch.Tensor:
 
 
 def kl_to_posterior_grid(model, x: float, m, s) -> torch.Tensor:
-    """KL(q ‖ p_θ(z|x)) = ∫ q(z) [log q(z) - log p_θ(z|x)] dz by quadrature, with the posterior
-    taken from vaelib.posterior (lesson 02): an independent route to log p_θ(x) - ELBO."""
+    """KL(q ‖ p_θ(z|x)) = ∫ q(z) [log q(z) - log p_θ(z|x)] dz by quadrature on model.grid, with the
+    posterior taken from vaelib.posterior (lesson 02). With elbo_grid on the same grid the sum
+    ELBO + KL is log p_θ(x) by algebra, up to the grid's error in q's entropy: a check of the
+    identity needs a route that shares neither (tests/test_elbo.py)."""
     x = validate.finite_float("x", x)
     grid = posterior.model_grid(model)
     return kl_from_log_posterior(posterior.posterior(model, x).log_prob(grid), grid, m, s)

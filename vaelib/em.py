@@ -2,9 +2,11 @@
 
 Fisher's identity:   ∇_θ log p_θ(x) = E_{p_θ(z|x)}[∇_θ log p_θ(x, z)].
 EM's M-step climbs Q(θ) = E_{p_θold(z|x)}[log p_θ(x, z)]; at θ = θ_old its gradient is, by the
-identity, ∇_θ log p_θ(x): EM climbs the evidence itself. Three ways to learn θ = f_θ's weights,
-each alternating a step on q with a step on θ:
-    exact EM        E-step: q_i = p_θ(z|x_i), on the grid (exact)      M-step: max Q(θ) (L-BFGS)
+identity, ∇_θ log p_θ(x). That EM never lowers log p_θ(x) is the EM bound, not the identity:
+log p_θ(x) - log p_θold(x) ≥ Q(θ) - Q(θ_old), so any θ that raises Q raises the evidence (a few
+L-BFGS iterations that raise Q, not its maximum: generalised EM). Three ways to learn θ = f_θ's
+weights, each alternating a step on q with a step on θ:
+    exact EM        E-step: q_i = p_θ(z|x_i), on the grid (exact)      M-step: raise Q(θ) (L-BFGS)
     variational EM  E-step: q_i = N(m_i, s_i²), the best Gaussian q*   M-step: max (1/N) Σ_i ELBO(θ; λ_i)
     amortized       no E-step: θ and φ in one Adam on the sampled ELBO of q_φ(z|x) (the VAE)
 AEVB §2.1: where "the true posterior density p_θ(z|x) ... is intractable (so the EM algorithm
@@ -47,26 +49,32 @@ def _check(model, x, iterations):
 
 
 def _alternate(model, x, e_step, iterations: int, m_iter: int) -> dict:
-    """iterations × (objective = e_step(); maximise it over θ with m_iter L-BFGS iterations),
-    recording the exact mean log p_θ(x) before each iteration and after the last."""
-    theta, log_px, t0 = list(_theta(model).values()), [], time.perf_counter()
+    """iterations × (objective = e_step(); raise it over θ with m_iter L-BFGS iterations),
+    recording the exact mean log p_θ(x) before each iteration and after the last, and how much each
+    M-step raised its objective ("objective_gain": Q(θ_new) - Q(θ_old) for exact EM)."""
+    theta, log_px, gain, t0 = list(_theta(model).values()), [], [], time.perf_counter()
     m_iter = validate.positive_int("m_iter", m_iter)
     for _ in range(iterations):
         with torch.no_grad():
             log_px.append(model.log_marginal(x).mean().item())
-        optim.maximise(theta, e_step(), m_iter)
+        objective = e_step()
+        with torch.no_grad():
+            before = objective().item()
+        optim.maximise(theta, objective, m_iter)
+        with torch.no_grad():
+            gain.append(objective().item() - before)
     with torch.no_grad():
         log_px.append(model.log_marginal(x).mean().item())
-    return {"log_px": torch.tensor(log_px, dtype=F64), "final_log_px": log_px[-1],
-            "iterations": iterations, "seconds": time.perf_counter() - t0}
+    return {"log_px": torch.tensor(log_px, dtype=F64), "final_log_px": log_px[-1], "iterations": iterations,
+            "objective_gain": torch.tensor(gain, dtype=F64), "seconds": time.perf_counter() - t0}
 
 
 def exact_em(model, x, iterations: int = 20, m_iter: int = 5) -> dict:
-    """EM: the E-step takes the exact grid posterior p_θold(z_g|x_i) (stride-2 quadrature); the
-    M-step maximises Q(θ) = (1/N) Σ_i Σ_g p_θold(z_g|x_i) log p_θ(x_i, z_g) (L-BFGS, m_iter
-    iterations). Trains model in place; returns {"log_px": mean log p_θ(x) before each iteration
-    and after the last, "final_log_px", "final_gap": 0 (the next E-step is exact), "iterations",
-    "seconds"}."""
+    """Generalised EM: the E-step takes the exact grid posterior p_θold(z_g|x_i) (stride-2
+    quadrature); the M-step raises Q(θ) = (1/N) Σ_i Σ_g p_θold(z_g|x_i) log p_θ(x_i, z_g) with m_iter
+    L-BFGS iterations. Trains model in place; returns {"log_px": mean log p_θ(x) before each
+    iteration and after the last, "final_log_px", "objective_gain": each M-step's Q(θ_new) - Q(θ_old),
+    "final_gap": 0 (the next E-step is exact), "iterations", "seconds"}."""
     x, iterations = _check(model, x, iterations)
 
     def e_step():

@@ -1,7 +1,8 @@
 """Lessons 04-05: the amortized encoder q_φ(z|x), and what amortizing costs.
 
     q_φ(z|x) = N(z; μ_φ(x), diag σ_φ(x)²),  (μ_φ(x), log σ_φ(x)²) = MLP_φ(x)     (AEVB C.2)
-φ = the MLP's weights and biases, shared by every x; the μ and σ of q are its OUTPUTS. The gaps
+φ = the MLP's weights and biases, shared by every x; the μ and σ of q are its OUTPUTS (lesson 04
+writes them m_φ(x), s_φ(x), since σ is the decoder's noise there; lesson 05 keeps AEVB's μ, σ). The gaps
 (Cremer, Li & Duvenaud 2018), q* the best Gaussian for that x alone (vaelib.per_datapoint):
     approximation gap = log p_θ(x) - ELBO(q*),   amortization gap = ELBO(q*) - ELBO(q_φ(z|x)).
 """

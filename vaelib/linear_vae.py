@@ -128,6 +128,22 @@ class LinearVAE(nn.Module):
         return expected - 0.5 * ((v - 1 - v.log()).sum() + mean_m2)
 
 
+def ml_theta_1d(x: torch.Tensor, w: float, sigma: float) -> dict:
+    """A maximum-likelihood θ = (w, b, σ) of the linear VAE with d = q = 1 (lesson 04's θ-and-φ
+    dashboard): p_θ(x) = N(b, w² + σ²) is maximised by b = mean(x) and any (w, σ)
+    with w² + σ² = var(x) (the 1/N variance), σ > 0: an open half-circle, not one point. This one
+    keeps the direction of the given (w, σ) and scales it onto the half-circle. Of that arc, only
+    the sign flip (w, a, c) -> (-w, -a, -c) is pPCA's rotation R ∈ O(1) = {±1}; the rest exists
+    because d = q = 1, where Tipping & Bishop's σ² (the mean of the d - q smallest eigenvalues) is
+    undefined. At w = 0 the latent is unused and φ*(θ) = (0, 0, 1), the prior: posterior collapse
+    at full likelihood."""
+    x = validate.tensor("x", x, min_len=2, dtype=F64)
+    w, sigma = validate.finite_float("w", w), validate.positive("sigma", sigma)
+    b, var = x.mean().item(), x.var(correction=0).item()
+    scale = math.sqrt(var / (w**2 + sigma**2))
+    return {"w": w * scale, "b": b, "sigma": sigma * scale}
+
+
 def _start(X, q: int, seed: int) -> LinearVAE:
     """A seeded LinearVAE with μ = the data mean, and c = -V μ + small so that the encoder's first
     means V x + c start near 0 (c is φ's own: after this start θ and φ are trained apart)."""

@@ -24,8 +24,8 @@ def fit_per_datapoint(model, x, steps: int = 300, lr: float = 0.05, n_samples: i
     x = validate.tensor("x", x)
     n_samples = validate.positive_int("n_samples", n_samples)
     start_m, start_s = initial_gaussian(model, x) if m0 is None or s0 is None else (None, None)
-    m0 = start_m if m0 is None else validate.tensor("m0", m0).expand_as(x)
-    s0 = start_s if s0 is None else validate.scale("s0", s0).expand_as(x)
+    m0 = start_m if m0 is None else validate.tensor("m0", m0, dtype=x.dtype).expand_as(x)  # x's dtype:
+    s0 = start_s if s0 is None else validate.scale("s0", s0, dtype=x.dtype).expand_as(x)  # 2.0 not float32
     m = m0.clone().detach().requires_grad_()
     log_s = s0.log().clone().detach().requires_grad_()
     g = torch.Generator().manual_seed(seed)

@@ -1,5 +1,5 @@
 """What several lessons' dashboards share: a numpy normal density, slider positions and their table
-index, and contour levels below a surface's maximum.
+index, contour levels below a surface's maximum, and the bar that splits log p_θ(x) into ELBO + KL.
 
 normal_pdf is vaelib's one deliberate copy of a formula torch has: dashboards redraw a density on
 every slider move, and numpy is the faster there (benchmarks/widget_latency.py prints both)."""
@@ -7,6 +7,8 @@ every slider move, and numpy is the faster there (benchmarks/widget_latency.py p
 import math
 
 import numpy as np
+
+from vaelib import validate
 
 
 def normal_pdf(t: np.ndarray, mean: float, std: float) -> np.ndarray:
@@ -28,3 +30,29 @@ def depth_levels(top: float, depths) -> list[float]:
     """Contour levels at fixed depths below a surface's maximum `top`, and one above it, so the
     filled contours show the shape near the maximum whatever its height."""
     return sorted(top - d for d in depths) + [top + 1]
+
+
+class SplitBar:
+    """log p_θ(x) = ELBO + KL drawn as one bar (lessons 03-04): blue from `floor` up to the ELBO, red
+    from there up to the total (a black line). A value below the floor is clipped at it and marked ▼
+    there (the ELBO on the left, the total on the right)."""
+
+    def __init__(self, ax, floor: float, width: float = 0.6, labels=("ELBO", "KL", "log p_θ(x)")):
+        self.floor, self.width = validate.finite_float("floor", floor), validate.positive("width", width)
+        self.ax = ax
+        self.elbo = ax.bar([0], [0], bottom=floor, width=width, color="C0", label=labels[0])[0]
+        self.kl = ax.bar([0], [0], width=width, color="C3", label=labels[1])[0]
+        (self.total,) = ax.plot([], [], color="k", lw=2.5, label=labels[2])
+        (self.off_scale,) = ax.plot([], [], "v", color="0.2", ms=8, label="below the floor")
+
+    def draw(self, elbo: float, kl: float) -> list:
+        """Move the bar to ELBO and KL (the total is their sum); returns the artists it moved."""
+        total = elbo + kl
+        low, top = max(elbo, self.floor), max(total, self.floor)
+        self.elbo.set_height(low - self.floor)
+        self.kl.set_bounds(-self.width / 2, low, self.width, top - low)
+        self.total.set_data([-0.6 * self.width, 0.6 * self.width], [top] * 2)
+        below = [x for x, v in ((-self.width / 4, elbo), (self.width / 4, total)) if v < self.floor]
+        lift = 0.04 * (self.ax.get_ylim()[1] - self.floor)  # just above the floor, inside the axes
+        self.off_scale.set_data(below, [self.floor + lift] * len(below))
+        return [self.elbo, self.kl, self.total, self.off_scale]

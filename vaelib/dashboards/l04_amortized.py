@@ -62,7 +62,7 @@ class _GapsView:
         self.marker.set_xdata([self.xs[i].item()] * 2)
         g = {k: self.gaps[k][i].item() for k in ("m", "s", "approximation", "amortization")}
         readout = (f"x = {self.xs[i].item():.2f} &nbsp; λ* = ({g['m']:.3f}, {g['s']:.3f}) &nbsp; "
-                   f"encoder (μ_φ, σ_φ) = ({self.encoder_mean[i]:.3f}, {self.encoder_std[i]:.3f}) "
+                   f"encoder (m_φ, s_φ) = ({self.encoder_mean[i]:.3f}, {self.encoder_std[i]:.3f}) "
                    f"&nbsp; approximation gap {g['approximation']:.4f} &nbsp; amortization gap "
                    f"{g['amortization']:.4f} nats")
         return [*self.lines.values(), self.marker, readout]
