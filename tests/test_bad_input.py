@@ -668,6 +668,8 @@ BAD_INPUTS = [
        'snapshots', 'expected 0 (none) or a whole number >= 2'),
     _R("train.train", lambda t: train.train(small_vae(), DIGITS, snapshots=-3),
        'snapshots', 'expected a whole number >= 0'),
+    _R("train.train", lambda t: train.train(small_vae(), DIGITS, epochs=2, batch_size=4, snapshots=4),
+       'snapshots', 'expected at most 3 (one per step and the start)'),
     _R("vae.GaussianDecoder", lambda t: vae.GaussianDecoder(min_scale=-0.1),
        'min_scale', 'expected a number >= 0'),
     _R("vae.make_vae", lambda t: vae.make_vae(torch.nn.Linear),
