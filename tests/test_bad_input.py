@@ -715,7 +715,7 @@ BAD_INPUTS = [
     _R("dashboards.l05_vae.training_dashboard", lambda t: l05_vae.training_dashboard(
         model="model", snapshots=[(0, {}), (1, {})]), 'model', 'expected a vaelib VAE with z_dim=2'),
     _R("dashboards.l05_vae.training_dashboard", lambda t: l05_vae.training_dashboard(
-        model=small_vae(), snapshots=[(0, {})]), 'snapshots', 'expected the (epoch, state_dict) pairs'),
+        model=small_vae(), snapshots=[(0, {})]), 'snapshots', 'expected the (step, state_dict) pairs'),
 ]
 
 

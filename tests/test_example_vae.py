@@ -10,7 +10,8 @@ from vaelib.data import digits
 
 
 def test_the_example_loss_is_bce_plus_kld_written_out():
-    """BCE = -Σ [x log y + (1 - x) log(1 - y)] over pixels and batch; KLD = -½ Σ (1 + logvar - μ² - e^logvar)."""
+    """BCE = -Σ [x log y + (1 - x) log(1 - y)] over pixels and batch;
+    KLD = -½ Σ (1 + logvar - μ² - e^logvar)."""
     torch.manual_seed(3)
     recon_x = torch.rand(5, 64, dtype=torch.float64) * 0.98 + 0.01
     x = (torch.rand(5, 64, dtype=torch.float64) > 0.5).double()

@@ -185,7 +185,8 @@ def test_weight_decay_one_over_n_is_a_map_step_under_the_prior_n01_on_the_eq8_es
     q = model.encoder(x)
     z = q.mean
     fit = model.decoder(z).log_prob(x) - kl_divergence(q, model.prior())
-    map_objective = n / 100 * fit.sum() + sum(torch.distributions.Normal(0.0, 1.0).log_prob(p).sum() for p in theta)
+    log_prior = sum(torch.distributions.Normal(0.0, 1.0).log_prob(p).sum() for p in theta)
+    map_objective = n / 100 * fit.sum() + log_prior
     grads = torch.autograd.grad(map_objective, theta + phi)
     expected = [p.detach() + 0.05 / n * g for p, g in zip(theta + phi, grads, strict=True)]
     train.train(model, x, epochs=1, batch_size=100, lr=0.05, optimizer="sgd", weight_decay=1 / n,
