@@ -686,6 +686,8 @@ BAD_INPUTS = [
        'snapshots', 'expected 0 (none) or a whole number >= 2'),
     _R("train.train", lambda t: train.train(small_vae(), DIGITS, snapshots=-3),
        'snapshots', 'expected a whole number >= 0'),
+    _R("train.train", lambda t: train.train(small_vae(), DIGITS, epochs=2, batch_size=4, snapshots=4),
+       'snapshots', 'expected at most 3 (one per step and the start)'),
     _R("vae.GaussianDecoder", lambda t: vae.GaussianDecoder(min_scale=-0.1),
        'min_scale', 'expected a number >= 0'),
     _R("vae.make_vae", lambda t: vae.make_vae(torch.nn.Linear),
@@ -731,7 +733,7 @@ BAD_INPUTS = [
     _R("dashboards.l05_vae.training_dashboard", lambda t: l05_vae.training_dashboard(
         model="model", snapshots=[(0, {}), (1, {})]), 'model', 'expected a vaelib VAE with z_dim=2'),
     _R("dashboards.l05_vae.training_dashboard", lambda t: l05_vae.training_dashboard(
-        model=small_vae(), snapshots=[(0, {})]), 'snapshots', 'expected the (epoch, state_dict) pairs'),
+        model=small_vae(), snapshots=[(0, {})]), 'snapshots', 'expected the (step, state_dict) pairs'),
 ]
 
 

@@ -75,3 +75,18 @@ def test_mnist_refuses_images_and_labels_that_do_not_pair(tmp_path):
     _write_idx(tmp_path / "t10k-labels-idx1-ubyte", torch.zeros(2, dtype=torch.uint8), 0x08, "B")
     with pytest.raises(ValueError, match="folder: expected images"):
         data.mnist(tmp_path, "test")
+
+
+def test_the_file_read_directly_is_load_digits_and_the_fallback_is_load_digits_itself(monkeypatch):
+    import importlib.util
+
+    bunch = load_digits()
+    assert torch.equal(data.digits("all", "grey"), torch.as_tensor(bunch.data, dtype=torch.float32))
+    assert torch.equal(data.labels("all"), torch.as_tensor(bunch.target))
+    direct = data._table()
+    data._table.cache_clear()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # the file not found: load_digits
+    try:
+        assert torch.equal(data._table(), direct)
+    finally:
+        data._table.cache_clear()

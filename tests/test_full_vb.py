@@ -42,8 +42,8 @@ def test_evidence_by_quadrature_is_the_monte_carlo_average_over_the_hyperprior_a
 def test_the_reparameterised_bound_averages_to_the_quadrature_bound_below_the_evidence():
     f = full_vb.FullVB(_data(50), b=0.3, sigma=0.5)
     with torch.no_grad():
-        f.phi["m"].fill_(1.1)
-        f.phi["log_s"].fill_(math.log(0.15))
+        f.lam["m"].fill_(1.1)
+        f.lam["log_s"].fill_(math.log(0.15))
         draws = torch.stack([f.bound(1, torch.Generator().manual_seed(i)) for i in range(4000)])
     exact = f.exact_bound()
     assert abs(draws.mean().item() - exact.item()) < 4 * draws.std().item() / math.sqrt(4000)
@@ -55,7 +55,7 @@ def test_the_fitted_q_matches_the_exact_posterior_on_the_positive_half_line():
     f = full_vb.FullVB(_data(400), b=0.3, sigma=0.5)
     f.fit(steps=800, lr=0.1, n_samples=32)
     exact = posterior.posterior(f.on_grid(f.grid[f.grid > 0]), f.x)
-    m, s = f.phi["m"].item(), f.phi["log_s"].exp().item()
+    m, s = f.lam["m"].item(), f.lam["log_s"].exp().item()
     assert abs(m - exact.mean.item()) < 0.1 * exact.std.item()
     assert abs(s / exact.std.item() - 1) < 0.1
 
@@ -64,7 +64,7 @@ def test_with_an_encoder_q_phi_z_given_x_finds_the_exact_posterior_of_z_at_the_f
     """p_w(z|x) = N(w (x - b) / (w² + σ²), σ² / (w² + σ²)) (lesson 02's closed form), at w = m."""
     f = full_vb.FullVB(_data(400), b=0.3, sigma=0.5, encoder=True)
     f.fit(steps=800, lr=0.1, n_samples=32)
-    m = f.phi["m"].detach()
+    m = f.lam["m"].detach()
     post = LinearGaussianLVM(0.0, 1.0, m, 0.3, 0.5).posterior(f.x)
     q = f.encoder(f.x)
     assert (q.loc - post.loc).abs().max() < 0.05 and (q.scale / post.scale - 1).abs().max() < 0.05

@@ -149,37 +149,47 @@ def test_course_model_trains_once_then_loads_and_retrains_after_corruption(tmp_p
 
 
 
-def test_snapshots_are_the_weights_before_training_and_after_evenly_spaced_epochs():
+def test_snapshots_are_the_start_and_geometrically_spaced_steps_with_the_weights_at_each():
+    """200 images in minibatches of 100: 2 steps an epoch, 24 in 12 epochs; 5 snapshots at steps
+    0, 1, 24^(1/3) ≈ 3, 24^(2/3) ≈ 8 and 24 (the first three inside the first two epochs)."""
     x = digits("train", "binary")[:200]
     model = vae.make_vae("bernoulli", 2, hidden=(8,), seed=3)
     start = {k: v.clone() for k, v in model.state_dict().items()}
     hist = train.train(model, x, epochs=12, batch_size=100, lr=1e-2, snapshots=5, progress=False)
-    assert [e for e, _ in hist["snapshots"]] == [0, 3, 6, 9, 12]
+    assert [s for s, _ in hist["snapshots"]] == [0, 1, 3, 8, 24] and hist["steps_per_epoch"] == 2
     first, last = hist["snapshots"][0][1], hist["snapshots"][-1][1]
     assert all(torch.equal(first[k], start[k]) for k in start)
     assert all(torch.equal(last[k], v) for k, v in model.state_dict().items())
-    replay = vae.make_vae("bernoulli", 2, hidden=(8,), seed=3)  # the same run, stopped after 9 epochs
-    train.train(replay, x, epochs=9, batch_size=100, lr=1e-2, progress=False)
-    assert all(torch.equal(hist["snapshots"][3][1][k], v) for k, v in replay.state_dict().items())
+    for epochs, k in ((4, 3), (1, 1)):  # the same run stopped after 8 steps; after 1 step: a third of it
+        replay = vae.make_vae("bernoulli", 2, hidden=(8,), seed=3)
+        train.train(replay, x if epochs == 4 else x[:100], epochs=epochs, batch_size=100, lr=1e-2,
+                    progress=False)
+        same = all(torch.equal(hist["snapshots"][k][1][n], v) for n, v in replay.state_dict().items())
+        assert same == (epochs == 4)  # one step on 100 other images is not the first step of the run
     assert train.train(vae.make_vae(hidden=(8,)), x, epochs=1, progress=False)["snapshots"] == []
+    hist = train.train(vae.make_vae(hidden=(8,)), x, epochs=600, batch_size=200, snapshots=20, progress=False)
+    steps = [s for s, _ in hist["snapshots"]]
+    assert len(set(steps)) == 20 and steps[:8] == [0, 1, 2, 3, 4, 5, 6, 8] and steps[-3:] == [295, 421, 600]
 
 
 def test_weight_decay_one_over_n_is_a_map_step_under_the_prior_n01_on_the_eq8_estimate():
     """AEVB §5: ascend (N/M) Σ_i L̃_i + log N(θ; 0, I). One SGD step of train with weight_decay = 1/N
-    on θ is lr/N times that objective's gradient. The encoder's σ is made ~1e-13, so z = μ exactly and
-    the step does not depend on train's draws of ε."""
+    is lr/N times that objective's gradient on θ, and the plain ELBO gradient on φ (the prior is on
+    θ alone). The encoder's σ is made ~1e-13, so z = μ exactly and the step does not depend on
+    train's draws of ε."""
     x, n = digits("train", "binary")[:100], 1000
     model = vae.make_vae("bernoulli", 2, hidden=(8,), seed=0)
     with torch.no_grad():
         model.encoder.net[-1].bias[2:] = -60.0
-    theta = list(model.decoder.parameters())
-    with torch.no_grad():
-        z = model.encoder(x).mean
-    map_objective = n / 100 * model.decoder(z).log_prob(x).sum() + sum(
-        torch.distributions.Normal(0.0, 1.0).log_prob(p).sum() for p in theta)
-    grads = torch.autograd.grad(map_objective, theta)
-    expected = [p.detach() + 0.05 / n * g for p, g in zip(theta, grads, strict=True)]
+    theta, phi = list(model.decoder.parameters()), list(model.encoder.parameters())
+    q = model.encoder(x)
+    z = q.mean
+    fit = model.decoder(z).log_prob(x) - kl_divergence(q, model.prior())
+    log_prior = sum(torch.distributions.Normal(0.0, 1.0).log_prob(p).sum() for p in theta)
+    map_objective = n / 100 * fit.sum() + log_prior
+    grads = torch.autograd.grad(map_objective, theta + phi)
+    expected = [p.detach() + 0.05 / n * g for p, g in zip(theta + phi, grads, strict=True)]
     train.train(model, x, epochs=1, batch_size=100, lr=0.05, optimizer="sgd", weight_decay=1 / n,
                 progress=False)
-    for want, got in zip(expected, model.decoder.parameters(), strict=True):
+    for want, got in zip(expected, [*model.decoder.parameters(), *model.encoder.parameters()], strict=True):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-7)

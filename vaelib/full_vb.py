@@ -3,13 +3,16 @@
 One component of θ, the weight w, gets a hyperprior; the rest (μ_z = 0, s_z = 1, b, σ) stay known:
     hyperprior  p_α(w) = N(w; 0, α²)                 α is the hyper-parameter
     model       z_i ~ N(0, 1),  x_i | z_i, w ~ N(w z_i + b, σ²)    (vaelib.joint.LinearGaussianLVM)
-    q_φ(w)      = N(w; m, s²)                        φ = (m, log s), and with encoder=True also
-    q_φ(z|x)    = N(z; a x + c, e^{2d})              (a, c, d): an amortized encoder next to q_φ(w)
-The bound (eqs. 13-14): log p_α(X) = KL(q_φ(w) ‖ p_α(w|X)) + L(φ; X),
-    L(φ; X) = E_{q_φ(w)}[log p_w(X) + log p_α(w) - log q_φ(w)],
-log p_w(X) = Σ_i log N(x_i; b, w² + σ²) in closed form, or, with the encoder, Σ_i ELBO_i(w) (eq. 21;
-both KLs analytic, as eq. 24). p_w(X) reads w only through w²: the exact posterior p_α(w|X) is
-symmetric with two modes, and a Gaussian q covers one (compare it with the posterior on w > 0).
+    q_λ(w)      = N(w; m_w, s_w²)                    λ = (m_w, log s_w), `lam`; with encoder=True also
+    q_φ(z|x)    = N(z; a x + c, e^{2d})              φ = (a, c, d), `phi`: amortized, next to q_λ(w)
+AEVB writes q_φ(θ) and lets one φ index both (its eqs. 21, 23); the course keeps φ for amortized
+parameters (a network's, the same for every x) and calls q(w)'s own, fitted for this one data set
+as lesson 03's λ was for one x, λ. The bound (eqs. 13-14): log p_α(X) = KL(q_λ(w) ‖ p_α(w|X)) + L(λ; X),
+    L(λ; X) = E_{q_λ(w)}[log p_w(X) + log p_α(w) - log q_λ(w)],
+log p_w(X) = Σ_i log N(x_i; b, w² + σ²) in closed form; with the encoder, Σ_i ELBO_i(w; φ) ≤ log p_w(X)
+takes its place (eq. 21; both KLs analytic, as eq. 24), a lower bound L(λ, φ; X) ≤ L(λ; X).
+p_w(X) reads w only through w²: the exact posterior p_α(w|X) is symmetric with two modes, and a
+Gaussian q covers one (compare it with the posterior on w > 0).
 This object is also a "model" for vaelib.posterior and vaelib.elbo's grid functions: its latent
 is w, on `grid`; log_joint(X, w) = log p_α(w) + log p_w(X).
 """
@@ -34,8 +37,9 @@ class FullVB:
         self.alpha = validate.positive("alpha", alpha)
         self.b, self.sigma = validate.finite_float("b", b), validate.positive("sigma", sigma)
         self.grid = validate.grid("grid", torch.linspace(-4, 4, 1601, dtype=F64) if grid is None else grid)
-        start = {"m": 1.0, "log_s": -1.0} | ({"a": 0.0, "c": 0.0, "d": 0.0} if encoder else {})
-        self.phi = {k: torch.tensor(v, dtype=F64, requires_grad=True) for k, v in start.items()}
+        start = {"m": 1.0, "log_s": -1.0}, ({"a": 0.0, "c": 0.0, "d": 0.0} if encoder else {})
+        self.lam, self.phi = ({k: torch.tensor(v, dtype=F64, requires_grad=True) for k, v in d.items()}
+                              for d in start)
 
     def model(self, w) -> LinearGaussianLVM:
         """p_w(x, z): lesson 02's linear-Gaussian model at w. A 0-d w is checked as LinearGaussianLVM
@@ -53,8 +57,8 @@ class FullVB:
         return Normal(torch.zeros((), dtype=F64), torch.tensor(self.alpha, dtype=F64))
 
     def q_w(self) -> Normal:
-        """q_φ(w) = N(w; m, s²)."""
-        return Normal(self.phi["m"], self.phi["log_s"].exp())
+        """q_λ(w) = N(w; m_w, s_w²)."""
+        return Normal(self.lam["m"], self.lam["log_s"].exp())
 
     def encoder(self, x) -> Normal:
         """q_φ(z|x) = N(z; a x + c, e^{2d}), one Normal per x."""
@@ -71,31 +75,32 @@ class FullVB:
         return self.model(w).marginal().log_prob(x.flatten()).sum(-1) + self.hyperprior().log_prob(w)
 
     def bound(self, n_samples: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The reparameterised estimate of L(φ; X): w_s = m + s ζ_s, ζ_s ~ N(0, 1), then
-        (1/S) Σ_s [log p_{w_s}(X) or Σ_i ELBO_i(w_s)] - KL(q_φ(w) ‖ p_α(w))."""
+        """The reparameterised estimate of L(λ, φ; X): w_s = m_w + s_w ζ_s, ζ_s ~ N(0, 1), then
+        (1/S) Σ_s [log p_{w_s}(X) or Σ_i ELBO_i(w_s)] - KL(q_λ(w) ‖ p_α(w))."""
         q = self.q_w()
         ws = elbo.reparameterised_sample(q, validate.positive_int("n_samples", n_samples), generator)
-        if "a" in self.phi:  # Σ_i ELBO_i(w_s), one z_i per x_i, averaged over the w_s inside
+        if self.phi:  # Σ_i ELBO_i(w_s), one z_i per x_i, averaged over the w_s inside
             data = elbo.elbo(self.model(ws), self.x, self.encoder(self.x), generator=generator).sum()
         else:
             data = self.log_evidence(ws).mean()
         return data - kl_divergence(q, self.hyperprior())
 
     def fit(self, steps: int = 1500, lr: float = 0.05, n_samples: int = 2, seed: int = 0) -> torch.Tensor:
-        """Maximise the bound over φ (Adam, the learning rate decayed to 0); the estimates on the way."""
+        """Maximise the bound over λ and φ (Adam, its learning rate decayed to 0); the estimates."""
         g = torch.Generator().manual_seed(validate.positive_int("seed", seed, minimum=0))
-        path = optim.ascend(list(self.phi.values()), lambda: self.bound(n_samples, g), steps, lr, cosine=True)
+        variational = [*self.lam.values(), *self.phi.values()]
+        path = optim.ascend(variational, lambda: self.bound(n_samples, g), steps, lr, cosine=True)
         return path["values"]
 
     def on_grid(self, grid) -> "FullVB":
-        """The same model and φ on another grid (e.g. the half line w > 0)."""
+        """The same model, λ and φ on another grid (e.g. the half line w > 0)."""
         other = copy.copy(self)
         other.grid = validate.grid("grid", grid)
         return other
 
     def exact_bound(self) -> torch.Tensor:
-        """L(φ; X) (eq. 14, z integrated exactly) by quadrature of q_φ(w) on the grid; differentiable
-        in φ, so it can be maximised deterministically (the best Gaussian q*)."""
+        """L(λ; X) (eq. 14, z integrated exactly) by quadrature of q_λ(w) on the grid; differentiable
+        in λ, so it can be maximised deterministically (the best Gaussian q*)."""
         with torch.no_grad():
             log_joint = posterior.log_joint_on_grid(self, self.x, self.grid)
-        return elbo.elbo_from_log_joint(log_joint, self.grid, self.phi["m"], self.phi["log_s"].exp())
+        return elbo.elbo_from_log_joint(log_joint, self.grid, self.lam["m"], self.lam["log_s"].exp())

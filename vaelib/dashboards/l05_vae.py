@@ -85,7 +85,7 @@ GRID, Z_LIM, SNAPSHOTS = 10, 3.0, 20
 class _TrainingView:
     """Left: p_θk(x|z) Bernoulli means on a GRID x GRID grid of z. Middle: the means of q_φk(z|x)
     for the test digits, coloured by label. Right: E_q log p_θ(x|z), -KL and the ELBO on the test
-    digits along training, a marker at k."""
+    digits against the training step (a log scale: the snapshots are spaced so), a marker at k."""
 
     def __init__(self, model, snapshots):
         from vaelib.data import digits, labels
@@ -93,7 +93,7 @@ class _TrainingView:
         x = digits("test", "binary").to(next(model.parameters()).device)
         axis = torch.linspace(-Z_LIM * (1 - 1 / GRID), Z_LIM * (1 - 1 / GRID), GRID)
         zz = torch.cartesian_prod(axis.flip(0), axis)[:, [1, 0]].to(x.device)  # rows: z₂ from the top
-        self.epochs = [e for e, _ in snapshots]
+        self.steps = [s for s, _ in snapshots]
         self.tiles, self.means, terms = [], [], []
         g = torch.Generator(device=x.device).manual_seed(0)
         for _, state in snapshots:
@@ -122,11 +122,12 @@ class _TrainingView:
         fig.colorbar(digit, ax=mid, ticks=range(10), label="digit (never seen in training)")
         mid.set(xlim=(-Z_LIM, Z_LIM), ylim=(-Z_LIM, Z_LIM), xlabel="z₁", ylabel="z₂", aspect="equal",
                 title="φ_k: means of q_φ(z|x), test x")
-        right.plot(self.epochs, self.expected, label="E_q log p_θ(x|z)", color="C0")
-        right.plot(self.epochs, -self.kl, label="-KL(q ‖ p(z))", color="C3")
-        right.plot(self.epochs, self.expected - self.kl, label="ELBO", color="k")
+        right.plot(self.steps, self.expected, label="E_q log p_θ(x|z)", color="C0")
+        right.plot(self.steps, -self.kl, label="-KL(q ‖ p(z))", color="C3")
+        right.plot(self.steps, self.expected - self.kl, label="ELBO", color="k")
         (self.marker,) = right.plot([], [], "o", color="k", ms=7)
-        right.set(xlabel="epoch", ylabel="nats per test image", title="ELBO = reconstruction - KL")
+        right.set_xscale("symlog", linthresh=1)  # step 0 (the start) and then a log scale
+        right.set(xlabel="training step", ylabel="nats per test image", title="ELBO = reconstruction - KL")
         right.legend(fontsize=7, loc="lower right")
         return self.draw
 
@@ -135,14 +136,14 @@ class _TrainingView:
         self.image.set_data(self.tiles[k])
         for d, line in enumerate(self.dots):
             line.set_data(*self.means[k][self.colours == d].T)
-        self.marker.set_data([self.epochs[k]], [self.expected[k] - self.kl[k]])
-        readout = (f"k = {k}: after epoch {self.epochs[k]} &nbsp; reconstruction "
+        self.marker.set_data([self.steps[k]], [self.expected[k] - self.kl[k]])
+        readout = (f"k = {k}: after step {self.steps[k]} of {self.steps[-1]} &nbsp; reconstruction "
                    f"{self.expected[k]:.2f} - KL {self.kl[k]:.2f} = ELBO {self.expected[k] - self.kl[k]:.2f}")
         return [self.image, *self.dots, self.marker, readout]
 
 
 def training_dashboard(model=None, snapshots=None) -> Dashboard:
-    """A slider k over `snapshots` (train.train(..., snapshots=K)["snapshots"]: (epoch, state_dict)
+    """A slider k over `snapshots` (train.train(..., snapshots=K)["snapshots"]: (step, state_dict)
     pairs) of a 2-D-latent Bernoulli VAE like `model`; default: the course's model and snapshots,
     cached or trained."""
     from vaelib import vae
@@ -154,7 +155,7 @@ def training_dashboard(model=None, snapshots=None) -> Dashboard:
     if not isinstance(model, vae.VAE) or model.z_dim != 2 or model.x_dim != 64:
         raise ValueError("model: expected a vaelib VAE with z_dim=2 and x_dim=64")
     if not isinstance(snapshots, list | tuple) or len(snapshots) < 2:
-        raise ValueError("snapshots: expected the (epoch, state_dict) pairs train.train kept (2 or more)")
+        raise ValueError("snapshots: expected the (step, state_dict) pairs train.train kept (2 or more)")
     view = _TrainingView(model, snapshots)
     k = W.IntSlider(value=len(snapshots) - 1, min=0, max=len(snapshots) - 1, description="snapshot k",
                     continuous_update=True)
@@ -176,13 +177,13 @@ def _course_snapshots():
                            progress=False, **train.COURSE_TRAINING)
         for m, (_, state) in zip(kept.models, hist["snapshots"], strict=True):
             m.load_state_dict(state)
-        kept.epochs.copy_(torch.tensor([e for e, _ in hist["snapshots"]]))
+        kept.steps.copy_(torch.tensor([s for s, _ in hist["snapshots"]]))
         train.save_weights(kept, path)
-    return kept.models[-1], [(int(e), m.state_dict()) for e, m in zip(kept.epochs, kept.models, strict=True)]
+    return kept.models[-1], [(int(s), m.state_dict()) for s, m in zip(kept.steps, kept.models, strict=True)]
 
 
 class _Snapshots(nn.Module):
-    """SNAPSHOTS course models and the epoch of each, as one module: one file in the weights cache."""
+    """SNAPSHOTS course models and the training step of each, as one module: one file in the cache."""
 
     def __init__(self):
         from vaelib import train, vae
@@ -190,7 +191,7 @@ class _Snapshots(nn.Module):
         super().__init__()
         self.models = nn.ModuleList([vae.make_vae(z_dim=2, seed=0, **train.COURSE_SETTING)
                                      for _ in range(SNAPSHOTS)])
-        self.register_buffer("epochs", torch.zeros(SNAPSHOTS, dtype=torch.long))
+        self.register_buffer("steps", torch.zeros(SNAPSHOTS, dtype=torch.long))
 
 
 DASHBOARDS = {"05 latent explorer": dashboard, "05 training explorer": training_dashboard}
