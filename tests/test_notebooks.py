@@ -60,6 +60,11 @@ def test_every_exercise_has_a_stub_a_hidden_solution_and_a_self_check(path):
     assert 3 <= len(found) <= 4, f"{path.name}: {len(found)} exercises, expected 3-4"
     for k, ex in enumerate(found, 1):
         assert ex["solution"]["metadata"]["jupyter"]["source_hidden"] is True
+        # the self-check computes the usual wrong answers and the expected value: collapsed, like
+        # the solution, so the learner sees its verdict, not its answer
+        assert ex["check"]["metadata"].get("jupyter", {}).get("source_hidden") is True, (
+            f"{path.name}: exercise {k}'s self-check cell must be collapsed (source_hidden)")
+        assert "self-check" in ex["check"]["metadata"].get("tags", []), f"{path.name}: exercise {k}"
         assert "NotImplementedError" in text(ex["stub"]), f"{path.name}: exercise {k} has no stub"
         check = text(ex["check"])
         assert "checks.check(" in check or "checks.choose(" in check, f"{path.name}: exercise {k}: no check"
