@@ -369,6 +369,19 @@ def test_export_shows_every_dashboard(executed, server, tmp_path):
     assert shown == expected, f"{executed['name']}: the HTML shows {shown}, expected {expected}"
 
 
+def test_export_while_executing_shows_the_dashboard_png(tmp_path):
+    """The README's one command for a handout, executing as it converts: without the widget state
+    (which would need the widget JavaScript from a CDN), the HTML shows the dashboard's PNG."""
+    lesson = NOTEBOOKS[0]
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
+                    "--ExecutePreprocessor.store_widget_state=False", "--output-dir", str(tmp_path),
+                    str(lesson)], check=True, capture_output=True, timeout=600,
+                   env={**os.environ, "VAELIB_CACHE": str(tmp_path / "cache")})
+    html = (tmp_path / f"{lesson.stem}.html").read_text()
+    images = [base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
+    assert sum("vaelib" in png_text(i) for i in images) == dashboards_per_notebook(lesson) >= 1
+
+
 def kernel_shutdown_default(server) -> bool:
     """JupyterLab's default for kernelShutdown in this server: its schema's, after overrides.json."""
     settings = server.api("GET", "/lab/api/settings/@jupyterlab/notebook-extension:tracker")
