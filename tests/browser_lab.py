@@ -12,6 +12,7 @@ websocket with TCP_NODELAY, kernels on IPC, JupyterLab's settings overrides), ex
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -210,6 +211,20 @@ class LabServer:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def png_text(data: bytes) -> dict[str, str]:
+    """The tEXt chunks of a PNG as {keyword: text} (vaelib.widgets.png writes them)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("data: expected PNG bytes (the 8-byte PNG signature)")
+    out, i = {}, 8
+    while i + 8 <= len(data):
+        (n,), kind = struct.unpack(">I", data[i:i + 4]), data[i + 4:i + 8]
+        if kind == b"tEXt":
+            key, _, value = data[i + 8:i + 8 + n].partition(b"\0")
+            out[key.decode("latin-1")] = value.decode("latin-1")
+        i += 12 + n
+    return out
 
 
 def listening_tcp(processes) -> list[tuple[int, str, int]]:

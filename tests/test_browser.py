@@ -43,8 +43,6 @@ import numpy as np
 import pytest
 from playwright.sync_api import sync_playwright
 
-from vaelib.widgets import png_text
-
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SCREENSHOTS = ROOT / "tests" / "screenshots"
@@ -361,8 +359,8 @@ def test_export_shows_every_dashboard(executed, server, tmp_path):
                    env={**server.environment(), "PYTHONWARNINGS": "ignore"})
     html = (tmp_path / f"{saved.stem}.html").read_text()
     images = [base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
-    shown = [png_text(i)["vaelib"] for i in images if "vaelib" in png_text(i)]
-    expected = [png_text(base64.b64decode(o["data"]["image/png"]))["vaelib"] for o in outputs]
+    shown = [lab.png_text(i)["vaelib"] for i in images if "vaelib" in lab.png_text(i)]
+    expected = [lab.png_text(base64.b64decode(o["data"]["image/png"]))["vaelib"] for o in outputs]
     assert len(outputs) == len(executed["dashboards"]), \
         f"{executed['name']}: {len(outputs)} dashboard outputs carry a PNG, " \
         f"{len(executed['dashboards'])} dashboards were shown"
@@ -379,7 +377,7 @@ def test_export_while_executing_shows_the_dashboard_png(tmp_path):
                    env={**os.environ, "VAELIB_CACHE": str(tmp_path / "cache")})
     html = (tmp_path / f"{lesson.stem}.html").read_text()
     images = [base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
-    assert sum("vaelib" in png_text(i) for i in images) == dashboards_per_notebook(lesson) >= 1
+    assert sum("vaelib" in lab.png_text(i) for i in images) == dashboards_per_notebook(lesson) >= 1
 
 
 def kernel_shutdown_default(server) -> bool:

@@ -7,11 +7,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from browser_lab import png_text
 from PIL import Image
 
 from vaelib import dashboards
 from vaelib.dashboards import l01_gaussian
-from vaelib.widgets import Dashboard, png, png_text, slider
+from vaelib.widgets import Dashboard, png, slider
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 

@@ -82,20 +82,6 @@ def png(fig: Figure, text: dict[str, str] | None = None) -> bytes:
             + _chunk(b"IDAT", zlib.compress(memoryview(rows), 1)) + _chunk(b"IEND", b""))
 
 
-def png_text(data: bytes) -> dict[str, str]:
-    """The tEXt chunks of a PNG as {keyword: text} (the inverse of png's `text`)."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("data: expected PNG bytes (the 8-byte PNG signature)")
-    out, i = {}, 8
-    while i + 8 <= len(data):
-        (n,), kind = struct.unpack(">I", data[i:i + 4]), data[i + 4:i + 8]
-        if kind == b"tEXt":
-            key, _, value = data[i + 8:i + 8 + n].partition(b"\0")
-            out[key.decode("latin-1")] = value.decode("latin-1")
-        i += 12 + n
-    return out
-
-
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
