@@ -515,8 +515,7 @@ def test_interrupting_lesson_05_training_leaves_a_usable_model(server, browser):
         assert report["models"] >= 1 and report["finite"], report
         assert report["tmp_files"] == [] and report["unreadable"] == [], report
         # The same interruption inside vae.course_model, which writes the cache file.
-        interrupted = interrupt_in_kernel(page, "import vaelib.vae as _v\n"
-                                                "_v.course_model(z_dim=2, seed=11, progress=True)")
+        interrupted = interrupt_in_kernel(page, LONG_COURSE_MODEL)
         assert interrupted == "KeyboardInterrupt", interrupted
         report = json.loads(lab.run_in_kernel(page, CACHE_AFTER).strip().splitlines()[-1])
         assert report == {"tmp_files": [], "seed11_files": [], "unreadable": []}, report
@@ -550,9 +549,16 @@ _bad = [f.name for f in _files if f.suffix == '.pt'
 print(json.dumps({"models": len(_models), "finite": _finite, "unreadable": _bad,
                   "tmp_files": [f.name for f in _files if f.suffix != '.pt']}))
 """
+# course_model trained long enough that the interrupt surely lands in training (setting restored).
+LONG_COURSE_MODEL = """import vaelib.vae as _v
+_saved = dict(_v.COURSE_TRAINING)
+_v.COURSE_TRAINING = {**_saved, 'epochs': 10**5}
+_v.course_model(z_dim=2, seed=11, progress=True)
+"""
 CACHE_AFTER = """
 import json, pathlib
 import vaelib.vae as _v
+_v.COURSE_TRAINING = _saved
 _files = sorted(pathlib.Path(_v.CACHE_DIR).glob('*')) if pathlib.Path(_v.CACHE_DIR).is_dir() else []
 _bad = [f.name for f in _files if f.suffix == '.pt' and 'z2_' in f.name
         and not _v.load_weights(_v.make_vae(z_dim=2, **_v.COURSE_SETTING), f)]
@@ -581,8 +587,12 @@ def interrupt_in_kernel(page, code: str) -> str | None:
             if (msg.header.msg_type === 'display_data') shown();
         };
         await Promise.race([displayed, future.done]);
-        await kernel.interrupt();
-        await future.done;
+        let done = false;
+        future.done.then(() => { done = true; }, () => { done = true; });
+        for (let i = 0; i < 30 && !done; i++) {  // again if a signal landed where it is swallowed
+            await kernel.interrupt();
+            await Promise.race([future.done.catch(() => null), new Promise(ok => setTimeout(ok, 1000))]);
+        }
         return error;
     }""", code)
 
