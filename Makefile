@@ -14,11 +14,14 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	  $(BIN)/python -m pip install --progress-bar on $$torch -r requirements.txt
 	@touch $@
 
-# JupyterLab on this machine only (127.0.0.1), with a token, at lesson 00.
+# JupyterLab on this machine only (127.0.0.1), with a token, at lesson 00, run by the course's
+# server configuration (jupyter/jupyter_server_config.py: TCP_NODELAY on the kernel websocket,
+# kernels on IPC, kernelShutdown; Binder loads the same file).
 # (Jupyter refuses to run as root unless told; containers often run as root.)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(BIN)/.installed
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=. $(ROOT_FLAG) notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --config=jupyter/jupyter_server_config.py --ServerApp.ip=127.0.0.1 \
+	  --notebook-dir=. $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 # Every test: vaelib, the notebooks executed top to bottom (nbval), the browser, the linter.
 test: $(BIN)/.installed

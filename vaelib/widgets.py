@@ -13,9 +13,18 @@ A dashboard is two things a lesson writes:
                                         is a readout, shown as text under the sliders (text
                                         drawn into the figure costs ~5 ms a move, a readout ~0).
 `Dashboard.update(**values)` can be called without a browser; the benchmark and tests time it.
+
+The figure is drawn at `pixel_ratio` (2) device pixels per CSS pixel, so it stays sharp on a
+high-density screen (devicePixelRatio 2) and is scaled down on an ordinary one. Each PNG carries
+the control values it shows (a tEXt chunk, keyword "vaelib"), so a test can tell which slider
+position an image in the page belongs to. A dashboard's display is one mime bundle: the live
+widget view and a static PNG of the figure as it is, which static renderers (nbconvert's HTML,
+GitHub) show where no widget can run.
 """
 
+import base64
 import io
+import json
 import math
 import re
 import struct
@@ -54,18 +63,22 @@ def slider(value, lo, hi, step, description=None, readout_format=".2f"):
                          style={"description_width": "initial"})
 
 
-def png(fig: Figure) -> bytes:
-    """The figure's current canvas as PNG bytes.
+def png(fig: Figure, text: dict[str, str] | None = None) -> bytes:
+    """The figure's current canvas as PNG bytes, with `text` as tEXt chunks (keyword: value).
 
     Encoded by hand (RGBA rows, no filter, deflate level 1 by zlib-ng) because it runs on every
     slider move: about 1 ms where a general encoder takes 6-10 ms; plots are mostly flat colour.
+    (RGB would send a quarter fewer bytes but costs a strided copy of every pixel, and the PNG
+    filters cost more than they save: `benchmarks/browser_latency.py --images` measures each.)
     """
     w, h = fig.canvas.get_width_height(physical=True)
     rows = np.empty((h, 4 * w + 1), dtype=np.uint8)
     rows[:, 0] = 0  # filter type "None" before each row
     rows[:, 1:] = np.asarray(fig.canvas.buffer_rgba()).reshape(h, 4 * w)
     header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)  # 8-bit RGBA
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+    notes = b"".join(_chunk(b"tEXt", k.encode("latin-1") + b"\0" + v.encode("latin-1"))
+                     for k, v in (text or {}).items())
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + notes
             + _chunk(b"IDAT", zlib.compress(memoryview(rows), 1)) + _chunk(b"IEND", b""))
 
 
@@ -77,17 +90,24 @@ class Dashboard:
     """Sliders on top, the figure below; `update(**values)` redraws in place and returns the PNG.
 
     controls: {name: slider} in display order; their values are the keyword arguments of build/draw.
+    figsize (inches) and dpi give the size on the page in CSS pixels (figsize × dpi); the PNG
+    has pixel_ratio times as many pixels each way.
     """
 
-    def __init__(self, build: Build, controls: dict, *, figsize=(9.0, 3.0), dpi=80, note=""):
+    def __init__(self, build: Build, controls: dict, *, figsize=(9.0, 3.0), dpi=80, note="",
+                 pixel_ratio=2):
         if not controls:
             raise ValueError("Dashboard: controls must name at least one slider")
+        if pixel_ratio not in (1, 2, 3):
+            raise ValueError(f"Dashboard: pixel_ratio must be 1, 2 or 3, got {pixel_ratio!r}")
         self.build, self.controls, self.figsize, self.dpi = build, dict(controls), figsize, dpi
+        self.pixel_ratio = pixel_ratio
         self._setting = False
         self.fig, self.draw, self.artists = self._new_figure()
         self.fig.canvas.draw()  # the static part; changing artists are animated, so left out
         self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
-        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.image = W.Image(format="png", width=str(self.css_size[0]),
+                             layout=W.Layout(max_width="100%", height="auto"))
         self.readout = W.HTML()
         self.update()
         for s in self.controls.values():
@@ -104,8 +124,14 @@ class Dashboard:
     def values(self) -> dict:
         return {name: s.value for name, s in self.controls.items()}
 
+    @property
+    def css_size(self) -> tuple[int, int]:
+        """(width, height) of the figure on the page, in CSS pixels."""
+        w, h = self.fig.canvas.get_width_height(physical=True)
+        return round(w / self.pixel_ratio), round(h / self.pixel_ratio)
+
     def _figure(self) -> Figure:
-        fig = Figure(figsize=self.figsize, dpi=self.dpi, layout="constrained")
+        fig = Figure(figsize=self.figsize, dpi=self.dpi * self.pixel_ratio, layout="constrained")
         FigureCanvasAgg(fig)  # an off-screen canvas, independent of pyplot and its backend
         return fig
 
@@ -137,8 +163,9 @@ class Dashboard:
             if not isinstance(a, str):
                 a.set_animated(True)
                 self.fig.draw_artist(a)
+        # The figure first: its message leaves before the readout's, so the page shows it sooner.
+        self.image.value = data = png(self.fig, {"vaelib": json.dumps(self.values)})
         self.readout.value = " &nbsp; ".join(a for a in changed if isinstance(a, str))
-        self.image.value = data = png(self.fig)
         return data
 
     def naive_update(self, **values) -> bytes:
@@ -167,9 +194,15 @@ class Dashboard:
             out.append((time.perf_counter() - t) * 1e3)
         return np.array(out)
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """One output, two views: the live widget (JupyterLab, Notebook 7, ...) and a static PNG
+        of the figure as displayed (nbconvert's HTML and other renderers without widgets)."""
+        data = dict(self.widget._repr_mimebundle_() or {})  # {} once the widget is closed
+        names = ", ".join(self.controls)
+        data["text/plain"] = f"Dashboard({names}): run this cell in Jupyter to move the sliders"
+        data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        width, height = self.css_size
+        return data, {"image/png": {"width": width, "height": height}}
 
 
 def _random_position(s, rng) -> float:
