@@ -25,7 +25,7 @@ lab: $(BIN)/.installed
 
 # Every test: vaelib, the notebooks executed top to bottom (nbval), the browser, the linter.
 test: $(BIN)/.installed
-	$(BIN)/ruff check vaelib tests benchmarks tools
+	$(BIN)/ruff check vaelib tests benchmarks tools jupyter
 	$(BIN)/python -m pytest
 
 benchmarks: $(BIN)/.installed

@@ -771,7 +771,7 @@ RECOVERS = [
 # Public callables without a bad-input row, and why. (A callable that takes no arguments at all,
 # e.g. vaelib.device or a dashboard factory, cannot be given bad input: those are exempt by rule.)
 EXEMPT = {
-    "vaelib.widgets.png": "Dashboard's internal PNG encoder; its argument is the Dashboard's own "
+    "vaelib.png.png": "Dashboard's internal PNG encoder; its argument is the Dashboard's own "
                           "matplotlib Figure, never user data",
     "vaelib.dashboards.common.normal_pdf": "a dashboard's drawing helper, called only with the "
                                            "dashboard's own arrays",

@@ -488,12 +488,12 @@ def test_figures_are_sharp_at_device_pixel_ratio_2(fault_page):
 
 def test_interrupting_lesson_05_training_leaves_a_usable_model(server, browser):
     """Kernel > Interrupt during the training cell: the model's weights stay finite and usable,
-    the lesson runs on from there, and no weights file is ever half written (vae.save_weights
+    the lesson runs on from there, and no weights file is ever half written (train.save_weights
     writes a temporary file, then renames it)."""
     lesson = next(p for p in NOTEBOOKS if p.name.startswith("05"))
     cells = [c for c in json.loads(lesson.read_text())["cells"] if c["cell_type"] == "code"]
-    train = next(i for i, c in enumerate(cells) if re.search(r"\btrain\(|course_model\(",
-                                                              "".join(c["source"])))
+    train = next(i for i, c in enumerate(cells)  # the training cell with a progress bar to watch
+                 if re.search(r"\b(train|course_model)\(.*progress=True", "".join(c["source"])))
     page = browser.new_page()
     path = f"notebooks/{lesson.name}"
     try:
@@ -514,7 +514,7 @@ def test_interrupting_lesson_05_training_leaves_a_usable_model(server, browser):
         report = json.loads(lab.run_in_kernel(page, USABLE_MODELS).strip().splitlines()[-1])
         assert report["models"] >= 1 and report["finite"], report
         assert report["tmp_files"] == [] and report["unreadable"] == [], report
-        # The same interruption inside vae.course_model, which writes the cache file.
+        # The same interruption inside train.course_model, which writes the cache file.
         interrupted = interrupt_in_kernel(page, LONG_COURSE_MODEL)
         assert interrupted == "KeyboardInterrupt", interrupted
         report = json.loads(lab.run_in_kernel(page, CACHE_AFTER).strip().splitlines()[-1])
@@ -536,32 +536,35 @@ def test_interrupting_lesson_05_training_leaves_a_usable_model(server, browser):
 
 USABLE_MODELS = """
 import json, os, pathlib, torch
+import vaelib.train as _t
 import vaelib.vae as _v
 _models = [m for m in list(globals().values()) if isinstance(m, _v.VAE)]
 _x = torch.rand(16, 64).round()
 with torch.no_grad():
     _finite = all(torch.isfinite(p).all().item() for m in _models for p in m.parameters()) and \\
         all(torch.isfinite(m.elbo(_x)).all().item() for m in _models)
-_cache = pathlib.Path(_v.CACHE_DIR)
+_cache = pathlib.Path(_t.CACHE_DIR)
 _files = sorted(_cache.glob('*')) if _cache.is_dir() else []
 _bad = [f.name for f in _files if f.suffix == '.pt'
-        and not _v.load_weights(_v.make_vae(z_dim=2, **_v.COURSE_SETTING), f)]
+        and not _t.load_weights(_v.make_vae(z_dim=2, **_t.COURSE_SETTING), f)]
 print(json.dumps({"models": len(_models), "finite": _finite, "unreadable": _bad,
                   "tmp_files": [f.name for f in _files if f.suffix != '.pt']}))
 """
 # course_model trained long enough that the interrupt surely lands in training (setting restored).
-LONG_COURSE_MODEL = """import vaelib.vae as _v
-_saved = dict(_v.COURSE_TRAINING)
-_v.COURSE_TRAINING = {**_saved, 'epochs': 10**5}
-_v.course_model(z_dim=2, seed=11, progress=True)
+LONG_COURSE_MODEL = """import vaelib.train as _t
+import vaelib.vae as _v
+_saved = dict(_t.COURSE_TRAINING)
+_t.COURSE_TRAINING = {**_saved, 'epochs': 10**5}
+_t.course_model(z_dim=2, seed=11, progress=True)
 """
 CACHE_AFTER = """
 import json, pathlib
+import vaelib.train as _t
 import vaelib.vae as _v
-_v.COURSE_TRAINING = _saved
-_files = sorted(pathlib.Path(_v.CACHE_DIR).glob('*')) if pathlib.Path(_v.CACHE_DIR).is_dir() else []
+_t.COURSE_TRAINING = _saved
+_files = sorted(pathlib.Path(_t.CACHE_DIR).glob('*')) if pathlib.Path(_t.CACHE_DIR).is_dir() else []
 _bad = [f.name for f in _files if f.suffix == '.pt' and 'z2_' in f.name
-        and not _v.load_weights(_v.make_vae(z_dim=2, **_v.COURSE_SETTING), f)]
+        and not _t.load_weights(_v.make_vae(z_dim=2, **_t.COURSE_SETTING), f)]
 print(json.dumps({"tmp_files": [f.name for f in _files if f.suffix != '.pt'],
                   "seed11_files": [f.name for f in _files if 'seed11' in f.name],
                   "unreadable": _bad}))

@@ -105,3 +105,23 @@ def test_nonlinear_dashboard_fits_its_axes_and_draws_the_library_posterior():
             torch.as_tensor(post_line.get_xdata())).exp()
     torch.testing.assert_close(torch.as_tensor(post_line.get_ydata()), expected, rtol=1e-6,
                                atol=1e-9)
+
+
+def test_the_linear_dashboards_matrix_is_autograds_at_every_position_it_shows():
+    """The dashboard runs autograd only at w = 0 and shows the defaults' pattern elsewhere: at 400
+    seeded random slider positions (a third of them with w, μ_z or b at 0, or x = b) that is
+    exactly the matrix computed afresh there."""
+    import numpy as np
+
+    from vaelib.dashboards import l02_lvm as D
+    from vaelib.dashboards.common import positions
+
+    rng = np.random.default_rng(7)
+    grid = {c: positions(*D.RANGES[c], 0.05) for c in D.RANGES}
+    for _ in range(400):
+        v = {c: float(rng.choice(g)) for c, g in grid.items()}
+        for c in ("w", "mu_z", "b"):
+            v[c] = 0.0 if rng.random() < 0.15 else v[c]
+        v["x"] = v["b"] if rng.random() < 0.1 else v["x"]
+        shown = D._dependencies_at(tuple(round(v[c], 9) for c in D.RANGES))
+        assert dict(shown) == dict(D.linear_dependencies(v)), v

@@ -10,8 +10,8 @@ A dashboard is two things a lesson writes:
     build(fig, **values) -> draw        lays out the axes and artists once,
     draw(**values) -> artists           moves those artists to the new values (set_data, ...)
                                         and returns every artist it changed; a str among them
-                                        is a readout, shown as text under the sliders (text
-                                        drawn into the figure costs ~5 ms a move, a readout ~0).
+                                        is a readout, shown as HTML under the sliders (cheaper
+                                        than text drawn into the figure).
 `Dashboard.update(**values)` can be called without a browser; the benchmark and tests time it.
 
 The figure is drawn at `pixel_ratio` (2) device pixels per CSS pixel, so it stays sharp on a
@@ -27,7 +27,6 @@ import io
 import json
 import math
 import re
-import struct
 import time
 from collections.abc import Callable, Iterable
 
@@ -37,11 +36,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from vaelib import threads
-
-try:  # zlib-ng deflates the same stream as zlib, three times faster at level 1
-    from zlib_ng import zlib_ng as zlib
-except ImportError:  # pragma: no cover - vaelib lists zlib-ng; plain zlib is the fallback
-    import zlib
+from vaelib.png import png
 
 Draw = Callable[..., Iterable]
 Build = Callable[..., Draw]
@@ -61,29 +56,6 @@ def slider(value, lo, hi, step, description=None, readout_format=".2f"):
     return W.FloatSlider(value=value, min=lo, max=hi, step=step, description=description or "",
                          continuous_update=True, readout_format=readout_format,
                          style={"description_width": "initial"})
-
-
-def png(fig: Figure, text: dict[str, str] | None = None) -> bytes:
-    """The figure's current canvas as PNG bytes, with `text` as tEXt chunks (keyword: value).
-
-    Encoded by hand (RGBA rows, no filter, deflate level 1 by zlib-ng) because it runs on every
-    slider move: about 1 ms where a general encoder takes 6-10 ms; plots are mostly flat colour.
-    (RGB would send a quarter fewer bytes but costs a strided copy of every pixel, and the PNG
-    filters cost more than they save: `benchmarks/browser_latency.py --images` measures each.)
-    """
-    w, h = fig.canvas.get_width_height(physical=True)
-    rows = np.empty((h, 4 * w + 1), dtype=np.uint8)
-    rows[:, 0] = 0  # filter type "None" before each row
-    rows[:, 1:] = np.asarray(fig.canvas.buffer_rgba()).reshape(h, 4 * w)
-    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)  # 8-bit RGBA
-    notes = b"".join(_chunk(b"tEXt", k.encode("latin-1") + b"\0" + v.encode("latin-1"))
-                     for k, v in (text or {}).items())
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + notes
-            + _chunk(b"IDAT", zlib.compress(memoryview(rows), 1)) + _chunk(b"IEND", b""))
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 class Dashboard:
@@ -205,7 +177,9 @@ class Dashboard:
         return data, {"image/png": {"width": width, "height": height}}
 
 
-def _random_position(s, rng) -> float:
+def _random_position(s, rng):
+    if isinstance(s.value, bool):  # a checkbox (a toggle): either state
+        return bool(rng.integers(0, 2))
     k = int(round((s.max - s.min) / s.step))
     return float(min(s.max, s.min + s.step * rng.integers(0, k + 1)))
 
