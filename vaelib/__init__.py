@@ -21,7 +21,7 @@ One module per symbol of the course, imported by name (nothing heavy happens on 
     full_vb        06  θ as a random variable (AEVB Appendix F): q_λ(w) against the exact posterior
     data               scikit-learn's bundled 8x8 digits (and local MNIST files, optional)
     optim              the one optimisation loop of lessons 01-04
-    widgets            dashboards drawn in place, shown as PNG (png: the encoder); dashboards/ has every lesson's
+    widgets, png       dashboards drawn in place, shown as PNG; dashboards/ has every lesson's
     checks, validate   self-checks for the exercises; argument checks for every public function
 """
 
