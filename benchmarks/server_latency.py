@@ -6,9 +6,11 @@
 browser_latency.py's "floor" dashboard (a slider whose observer swaps two ready PNGs) is set up in
 a kernel, then its slider is moved by a comm message ("update", the new value), as the widget
 front end does, and the time to the image's update message is taken, three ways:
-- "kernel alone": jupyter_client talks to the kernel's own sockets (no server, no browser);
+- "kernel alone": jupyter_client talks to the kernel's own sockets (no server, no browser; TCP,
+  where the course's server uses IPC);
 - "stock server" / "course server": a websocket client (tornado's) talks to the kernel through
   each stack's Jupyter server (tests/browser_lab.py starts them, on 127.0.0.1 with a token).
+The three take turns move by move, in one run.
 What browser_latency.py measures beyond these is the browser's share: key event, the widget
 JavaScript, JupyterLab's kernel connection, the image's decode.
 """
@@ -45,27 +47,6 @@ def summary(times: list[float], warmup: int) -> dict:
             "p90_ms": round(statistics.quantiles(t, n=10)[-1], 2)}
 
 
-def kernel_alone(moves: int, warmup: int) -> dict:
-    from jupyter_client.manager import start_new_kernel
-
-    km, kc = start_new_kernel(kernel_name="python3")
-    outputs = []
-    try:
-        kc.execute_interactive(SETUP, output_hook=lambda m: outputs.append(m), timeout=60)
-        comm_id = next(m["content"]["text"].strip() for m in outputs if m["msg_type"] == "stream")
-        times = []
-        for k in range(warmup + moves):
-            start = time.perf_counter()
-            kc.shell_channel.send(kc.session.msg("comm_msg", update(comm_id, float(k + 1))))
-            while not _is_image(kc.get_iopub_msg(timeout=10), comm_id):
-                pass
-            times.append((time.perf_counter() - start) * 1e3)
-            time.sleep(0.05)
-        return summary(times, warmup)
-    finally:
-        km.shutdown_kernel(now=True)
-
-
 def _is_image(m: dict, slider_id: str) -> bool:
     """The image widget's update (a comm message with a binary buffer), not the slider's echo."""
     return (m["msg_type"] == "comm_msg" and m["content"]["comm_id"] != slider_id
@@ -79,49 +60,95 @@ def _message(kind: str, content: dict, session: str) -> str:
                        "channel": "shell", "buffers": []})
 
 
-async def through_server(server, moves: int, warmup: int) -> dict:
-    from tornado.websocket import websocket_connect
+class KernelAlone:
+    """The floor in a kernel of its own, reached by jupyter_client (no server; TCP transport)."""
 
-    kernel = server.api("POST", "/api/kernels")
-    ws_url = server.url.replace("http", "ws", 1)
-    ws = await websocket_connect(f"{ws_url}/api/kernels/{kernel['id']}/channels?token={server.token}")
-    session, comm_id = uuid.uuid4().hex, None
-    await ws.write_message(_message("execute_request", {"code": SETUP, "silent": False,
-                                                        "store_history": False, "user_expressions": {},
-                                                        "allow_stdin": False}, session))
-    while comm_id is None:
-        m = await ws.read_message()
-        if isinstance(m, str) and json.loads(m)["msg_type"] == "stream":
-            comm_id = json.loads(m)["content"]["text"].strip()
-    times = []
-    for k in range(warmup + moves):
-        start = time.perf_counter()
-        await ws.write_message(_message("comm_msg", update(comm_id, float(k + 1)), session))
-        while not isinstance(await ws.read_message(), bytes):  # a binary frame: the image
+    async def open(self):
+        from jupyter_client.manager import start_new_kernel
+
+        self.km, self.kc = start_new_kernel(kernel_name="python3")
+        outputs = []
+        self.kc.execute_interactive(SETUP, output_hook=outputs.append, timeout=60)
+        self.comm_id = next(m["content"]["text"].strip() for m in outputs if m["msg_type"] == "stream")
+
+    async def move(self, value: float):
+        self.kc.shell_channel.send(self.kc.session.msg("comm_msg", update(self.comm_id, value)))
+        while not _is_image(self.kc.get_iopub_msg(timeout=10), self.comm_id):
             pass
-        times.append((time.perf_counter() - start) * 1e3)
-        await asyncio.sleep(0.05)
-    ws.close()
-    return summary(times, warmup)
+
+    def close(self):
+        self.km.shutdown_kernel(now=True)
+
+
+class ThroughServer:
+    """The floor in a kernel of one stack's Jupyter server, reached by its kernel websocket."""
+
+    def __init__(self, server):
+        self.server = server
+
+    async def open(self):
+        from tornado.websocket import websocket_connect
+
+        kernel = self.server.api("POST", "/api/kernels")
+        ws_url = self.server.url.replace("http", "ws", 1)
+        self.ws = await websocket_connect(
+            f"{ws_url}/api/kernels/{kernel['id']}/channels?token={self.server.token}")
+        self.session, self.comm_id = uuid.uuid4().hex, None
+        await self.ws.write_message(_message("execute_request", {
+            "code": SETUP, "silent": False, "store_history": False, "user_expressions": {},
+            "allow_stdin": False}, self.session))
+        while self.comm_id is None:
+            m = await self.ws.read_message()
+            if isinstance(m, str) and (m := json.loads(m))["msg_type"] == "stream":
+                self.comm_id = m["content"]["text"].strip()
+
+    async def move(self, value: float):
+        await self.ws.write_message(_message("comm_msg", update(self.comm_id, value), self.session))
+        while not isinstance(await self.ws.read_message(), bytes):  # a binary frame: the image
+            pass
+
+    def close(self):
+        self.ws.close()
+
+
+async def take_turns(paths: dict, moves: int, warmup: int) -> dict:
+    """Move each path's slider once per round, who goes first alternating (as browser_latency.py:
+    a busy moment of this shared machine falls on all of them)."""
+    for path in paths.values():
+        await path.open()
+    times = {name: [] for name in paths}
+    for k in range(warmup + moves):
+        order = list(paths) if k % 2 == 0 else list(paths)[::-1]
+        for name in order:
+            start = time.perf_counter()
+            await paths[name].move(float(1 + k % 2))  # 1, 2, 1, ...: the floor swaps its two images
+            times[name].append((time.perf_counter() - start) * 1e3)
+            await asyncio.sleep(0.05)
+    return {name: summary(t, warmup) for name, t in times.items()}
 
 
 def measure(moves: int, warmup: int) -> dict:
     from tornado.ioloop import IOLoop
 
-    results = {"kernel alone": kernel_alone(moves, warmup)}
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+        tmp, servers = Path(tmp), {}
         (tmp / "notebooks").mkdir()
-        for stack in ("stock", "course"):
-            (tmp / stack).mkdir()
-            server = lab.LabServer(tmp / "notebooks", tmp / stack, os.urandom(16).hex(), stack=stack)
-            server.start()
-            try:
-                results[f"{stack} server"] = IOLoop.current().run_sync(
-                    functools.partial(through_server, server, moves, warmup), timeout=300)
-            finally:
+        paths = {"kernel alone": KernelAlone()}
+        try:
+            for stack in ("stock", "course"):
+                (tmp / stack).mkdir()
+                servers[stack] = lab.LabServer(tmp / "notebooks", tmp / stack, os.urandom(16).hex(),
+                                               stack=stack)
+                servers[stack].start()
+                paths[f"{stack} server"] = ThroughServer(servers[stack])
+            return IOLoop.current().run_sync(
+                functools.partial(take_turns, paths, moves, warmup), timeout=600)
+        finally:
+            for path in paths.values():
+                if hasattr(path, "km") or hasattr(path, "ws"):
+                    path.close()
+            for server in servers.values():
                 server.stop()
-    return results
 
 
 def main():
