@@ -6,6 +6,8 @@
                                                                 ipywidgets' echo_update off
     .venv/bin/python benchmarks/browser_latency.py --images     the image path alone: PNG
                                                                 variants, encoded and decoded
+    .venv/bin/python benchmarks/browser_latency.py --breakdown  where each move's time goes:
+                                                                browser, server, kernel
 
 Two Jupyter servers run at once on 127.0.0.1 with a token and fresh folders (tests/browser_lab.py):
 "stock" is jupyter_server and JupyterLab as installed; "course" adds jupyter/jupyter_server_config.py
@@ -74,7 +76,8 @@ def summary(moves: list[dict]) -> dict:
             "load_p90_ms": round(statistics.quantiles(load, n=10)[-1], 1)}
 
 
-def measure(moves: int, warmup: int, labels: list[str], only: str = "", timeout: float = 180) -> dict:
+def measure(moves: int, warmup: int, labels: list[str], only: str = "", timeout: float = 180,
+            breakdown: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
     names = [FLOOR_NAME, *(n for n in all_dashboards() if only in n)]
@@ -94,20 +97,38 @@ def measure(moves: int, warmup: int, labels: list[str], only: str = "", timeout:
                 context = p.chromium.launch_persistent_context(
                     str(tmp / "profile"), executable_path=str(lab.CHROMIUM), headless=True,
                     args=lab.CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+                if breakdown:
+                    context.add_init_script(FRAMES)
                 try:
                     pages = {label: open_probe(context, servers[label], timeout) for label in labels}
                     timed = {label: {name: [] for name in names} for label in labels}
+                    phases = {label: {name: [] for name in names} for label in labels}
+                    uncertain = {label: {} for label in labels}  # the clock offset's, per dashboard
                     for i, name in enumerate(names):
                         progress(f"timing {name}")
                         boxes = {label: lab.dashboard(pages[label], i) for label in labels}
+                        clocks = {label: page_clock(pages[label]) for label in labels} if breakdown else {}
+                        for label in clocks:
+                            uncertain[label][name] = clocks[label][1]
                         for move in range(warmup + moves):
                             turn = labels if move % 2 == 0 else labels[::-1]  # who goes first alternates
                             for label in turn:
                                 step = lab.move_slider(pages[label], boxes[label], 0, 1, timeout)
                                 if move >= warmup:
                                     timed[label][name] += step
-                    return {label: {name: summary(timed[label][name]) for name in names}
-                            for label in labels}
+                                    if breakdown:
+                                        phases[label][name].append(
+                                            move_phases(pages[label], step[0], clocks[label]))
+                    out = {label: {name: summary(timed[label][name]) for name in names}
+                           for label in labels}
+                    if breakdown:
+                        for label in labels:
+                            for name in names:
+                                out[label][name]["phases_median_ms"] = {
+                                    phase: round(statistics.median(p[phase] for p in phases[label][name]), 2)
+                                    for phase in PHASES}
+                                out[label][name]["clock_uncertainty_ms"] = round(uncertain[label][name], 2)
+                    return out
                 finally:
                     context.close()
         finally:
@@ -163,6 +184,101 @@ def print_table(stacks: dict, moves: int, warmup: int, load: float):
         print(line)
     print(f"(medians of {moves} key presses per dashboard and stack after {warmup} untimed, the "
           f"stacks taking turns; headless Chromium; load average {load:.1f} at the start)")
+
+
+# ---------------------------------------------------------------- --breakdown: where a move's time goes
+
+# Every websocket frame the page sends or receives, with its time and, from the frame's own
+# header (the v1 kernel protocol of jupyter_server: the part count, the offsets, then channel,
+# header, parent header, metadata, content, buffers), its msg_type, comm method or kernel state,
+# and the date its sender wrote into it. Installed before the page's scripts, so this listener runs first.
+FRAMES = """(() => {
+    window.__frames = [];
+    const Native = window.WebSocket, utf8 = new TextDecoder();
+    const read = (data) => {
+        if (typeof data === 'string') {
+            const m = JSON.parse(data);
+            const c = m.content || {};
+            return [m.header.msg_type, m.header.date, c.execution_state || (c.data || {}).method];
+        }
+        const v = new DataView(data), at = i => Number(v.getBigUint64(8 * (i + 1), true));
+        const part = i => utf8.decode(new Uint8Array(data, at(i), at(i + 1) - at(i)));
+        const header = JSON.parse(part(1)), type = header.msg_type;
+        const content = type === 'comm_msg' || type === 'status' ? JSON.parse(part(4)) : {};
+        return [type, header.date, type === 'status' ? content.execution_state : (content.data || {}).method];
+    };
+    const note = (dir, data, t) => {
+        let info = [];
+        try { info = read(data); } catch (e) { /* not a kernel message */ }
+        window.__frames.push({t, dir, bytes: data.byteLength ?? data.length,
+                              type: info[0], date: info[1], detail: info[2]});
+    };
+    class Timed extends Native {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener('message', e => note('in', e.data, performance.now()));
+        }
+        send(data) { note('out', data, performance.now()); return super.send(data); }
+    }
+    window.WebSocket = Timed;
+})();"""
+PHASES = {  # name: what it holds
+    "key -> sent": "the browser: slider view, widget model, kernel connection, websocket",
+    "sent -> kernel busy": "the server and ZeroMQ in, the kernel picking the message up",
+    "kernel busy -> image sent": "the kernel: the observer (ours: compute, draw, PNG) and the reply",
+    "image sent -> received": "ZeroMQ and the server out, then the browser's network stack and the "
+                              "page's task queue (server_latency.py: the server's part is ~1-2 ms)",
+    "received -> src": "the browser: kernel connection, widget manager, image view",
+    "src -> load": "the browser: the image decoded and laid out",
+}
+
+
+def page_clock(page, tries: int = 15) -> tuple[float, float]:
+    """(ms to add to the page's performance.now() for Unix time, the kernels' clock; its
+    uncertainty), from the page round trip that took least time."""
+    best = (float("inf"), 0.0)
+    for _ in range(tries):
+        t0 = time.time() * 1e3
+        now = page.evaluate("performance.now()")
+        t1 = time.time() * 1e3
+        best = min(best, (t1 - t0, (t0 + t1) / 2 - now))
+    return best[1], best[0] / 2
+
+
+def unix_ms(date: str) -> float:
+    from datetime import datetime
+    return datetime.fromisoformat(date).timestamp() * 1e3
+
+
+def move_phases(page, step: dict, clock: tuple[float, float]) -> dict:
+    """One move's time split at the websocket frames: the page's times and the kernel's dates
+    (same machine, same clock) on one axis; clears the page's frame record."""
+    key, src, load = step["times"]
+    frames = page.evaluate("(() => { const f = window.__frames; window.__frames = []; return f; })()")
+    out = [f for f in frames if f["dir"] == "out" and key <= f["t"]]
+    sent = next(f for f in out if f["type"] == "comm_msg")
+    came = [f for f in frames if f["dir"] == "in" and sent["t"] <= f["t"] <= src]
+    busy = next(f for f in came if f["type"] == "status" and f["detail"] == "busy")
+    image = max((f for f in came if f["detail"] == "update"), key=lambda f: f["bytes"])
+    busy_at, image_at = unix_ms(busy["date"]) - clock[0], unix_ms(image["date"]) - clock[0]
+    return dict(zip(PHASES, [sent["t"] - key, busy_at - sent["t"], image_at - busy_at,
+                             image["t"] - image_at, src - image["t"], load - src], strict=True))
+
+
+def print_breakdown(stacks: dict):
+    labels = list(stacks)
+    print("\nwhere a move's time goes, median ms (the page's times and the kernel's dates on one clock)")
+    for label in labels:
+        print(f"\n{label} stack" + "".join(f"{p:>14}" for p in ["key->sent", "->busy", "busy->image",
+                                                                   "->received", "->src", "src->load"]))
+        for name, r in stacks[label].items():
+            print(f"{name[:34]:<40}" + "".join(f"{r['phases_median_ms'][p]:>14.2f}" for p in PHASES))
+    print()
+    for phase, what in PHASES.items():
+        print(f"  {phase:<28}{what}")
+    worst = max(r["clock_uncertainty_ms"] for st in stacks.values() for r in st.values())
+    print(f"(the page's clock put on the kernels' to within {worst:.2f} ms: the two middle phases "
+          f"carry that error, in opposite directions)")
 
 
 # ---------------------------------------------------------------- --images: the image path alone
@@ -285,6 +401,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="", metavar="TEXT",
                     help="time only the dashboards whose name contains TEXT (the floor always)")
     ap.add_argument("--images", action="store_true", help="measure the image path alone (no Jupyter)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="split each move at its websocket frames: browser, server, kernel")
     ap.add_argument("--dashboard", default="02 linear-Gaussian LVM", help="the figure --images encodes")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
@@ -303,11 +421,13 @@ def main(argv=None) -> int:
         return 0
     load = os.getloadavg()[0]
     labels = ["stock", "course"] + (["stock, echo off", "course, echo off"] if args.echo else [])
-    stacks = measure(args.moves, args.warmup, labels, args.only)
+    stacks = measure(args.moves, args.warmup, labels, args.only, breakdown=args.breakdown)
     if args.json:
         print(json.dumps({"stacks": stacks}, indent=2, ensure_ascii=False))
     else:
         print_table(stacks, args.moves, args.warmup, load)
+        if args.breakdown:
+            print_breakdown(stacks)
     return 0
 
 

@@ -520,7 +520,8 @@ def move_slider(page, box, slider: int, moves: int, timeout: float) -> list[dict
     """Press ArrowRight (ArrowLeft at the right end) on one slider `moves` times; after each
     press wait for the dashboard's image to change and load. One dict per move: the slider
     value before and after, the PNG fingerprints before and after, and the milliseconds from
-    the key press to the new image src (the kernel's round trip) and to the image loaded."""
+    the key press to the new image src (the kernel's round trip) and to the image loaded, and
+    those three moments as the page's performance.now()."""
     page.bring_to_front()  # a page behind another gets its timers and frames throttled
     handle = slider_handle(box, slider)
     handle.scroll_into_view_if_needed()
@@ -540,7 +541,8 @@ def move_slider(page, box, slider: int, moves: int, timeout: float) -> list[dict
             f"[window.__watch.keys.at(-1), window.__watch.srcs[{srcs}], window.__watch.loads[{loads}]]")
         out.append({"value": (value, slider_position(handle)[0]),
                     "image": (before, box.evaluate(DIGEST)),
-                    "src_ms": src_t - key_t, "load_ms": load_t - key_t})
+                    "src_ms": src_t - key_t, "load_ms": load_t - key_t,
+                    "times": (key_t, src_t, load_t)})  # the page's performance.now()
     return out
 
 
