@@ -121,10 +121,11 @@ class Summary:
         if RESULTS["notebook7"]:
             tr.write_sep("=", "Notebook 7: every lesson run, every dashboard slider moved")
             for name, r in RESULTS["notebook7"].items():
+                keys = r["arrow_keys_move_sliders"]
                 tr.write_line(f"{name:<34} {r['cells']} code cells run, {r['errors']} errors, "
                               f"{r['widgets']} widgets rendered, {r['dashboards']} dashboards, "
-                              f"{r['sliders']} sliders moved by mouse; arrow keys move a slider: "
-                              f"{r['arrow_keys_move_sliders']}")
+                              f"{r['sliders']} sliders moved by mouse"
+                              + ("" if keys is None else f"; arrow keys move a slider: {keys}"))
         tr.write_line(f"(written to {LATENCY_FILE.relative_to(ROOT)})")
 
 
@@ -731,8 +732,8 @@ def notebook7(request, server, browser):
 
 def test_notebook7_runs_every_lesson_and_moves_every_slider(notebook7):
     """Every slider of every dashboard moved with the mouse (a click on its track) brings a new
-    figure. Whether the arrow keys move a focused slider there too is recorded, not asserted: in
-    Notebook 7.6 they do not reach it (the README says so)."""
+    figure. Whether the arrow keys move a focused slider there too is recorded (on the first lesson
+    with a dashboard), not asserted: in Notebook 7.6 they do not reach it (the README says so)."""
     state = require_run(notebook7)
     name, page = notebook7["name"], notebook7["page"]
     assert state["errors"] == [] and state["executed"] == state["codeCells"] > 0, state["errors"]
@@ -746,7 +747,8 @@ def test_notebook7_runs_every_lesson_and_moves_every_slider(notebook7):
             (old, new), (before, after) = step["value"], step["image"]
             assert new != old and before != after, f"{name} #{i + 1} ({sliders}), slider {s + 1}: {step}"
             moved += 1
-        if keys is None:
+        if keys is None and not any(r["arrow_keys_move_sliders"] is not None  # once: 3 s each
+                                    for r in RESULTS["notebook7"].values()):
             try:
                 lab.move_slider(page, box, 0, 1, timeout=3)
                 keys = True
