@@ -24,9 +24,11 @@ lab: $(BIN)/.installed
 	  --notebook-dir=. $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 # Every test: vaelib, the notebooks executed top to bottom (nbval), the browser, the linter.
+# Two processes (pytest-xdist), each taking whole files: the browser suite in one, the rest in the
+# other, on the two cores a course machine has. `python -m pytest` alone runs them one by one.
 test: $(BIN)/.installed
 	$(BIN)/ruff check vaelib tests benchmarks tools jupyter
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 benchmarks: $(BIN)/.installed
 	for b in benchmarks/*.py; do \

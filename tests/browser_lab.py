@@ -32,6 +32,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_ERRORS = ("Error displaying widget", "could not be displayed")
 STACKS = ("course", "stock")
+RESULTS_FILE = ROOT / "tests" / "screenshots" / "browser_latency.json"  # test_browser.py writes it
 
 
 def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
@@ -674,3 +675,61 @@ def write_notebook(path: Path, sources: list[str]):
 def write_control_notebook(path: Path):
     """A notebook every check of the browser tests must reject, cell by cell."""
     write_notebook(path, CONTROL_CELLS)
+
+
+# ---------------------------------------------------------------- the end-of-run summary
+
+def print_results(tr, since: float):
+    """What test_browser.py saw (RESULTS_FILE, if it ran after `since`), printed at the end."""
+    if not RESULTS_FILE.exists() or RESULTS_FILE.stat().st_mtime < since:
+        return
+    r = json.loads(RESULTS_FILE.read_text())
+    for section in (_latency_lines, _drag_lines, _walk_lines, _notebook7_lines):
+        title, lines = section(r)
+        if lines:
+            tr.write_sep("=", title)
+            for line in lines:
+                tr.write_line(line)
+    tr.write_line(f"(written to {RESULTS_FILE.relative_to(ROOT)})")
+
+
+def _latency_lines(r):
+    lines = [f"{'dashboard':<50} {'median':>7} {'p90':>7} {'max':>7} {'kernel':>7} {'moves':>5}"]
+    lines += [f"{name:<50} {d['median_ms']:>7.1f} {d['p90_ms']:>7.1f} {d['max_ms']:>7.1f} "
+              f"{d['kernel_round_trip_median_ms']:>7.1f} {d['moves']:>5}" for name, d in r["latency"].items()]
+    lines.append("kernel: median key press -> new image src (the round trip through the kernel); the "
+                 "rest is the page loading the PNG")
+    return "dashboards in the browser: key press -> new image loaded (ms)", lines if r["latency"] else []
+
+
+def _drag_lines(r):
+    lines = [f"{'dashboard':<50} {'images':>6} {'sent':>5} {'worst lag':>9} {'worst age ms':>12}"]
+    lines += [f"{name:<50} {d['images']:>6} {d['sent']:>5} {d['worst_lag']:>9} {d['worst_age_ms']:>12.1f}"
+              for name, d in r["drag"].items()]
+    lines.append("lag: slider values sent to the kernel after the one the image shows "
+                 "(goal: never more than 1)")
+    title = f"a {r['drag_seconds']:.0f} s mouse drag on each dashboard's first slider"
+    return title, lines if r["drag"] else []
+
+
+def _walk_lines(r):
+    walk, mib = r["walk"], 2**20
+    if not walk.get("lessons"):
+        return "", []
+    lines = [f"{name:<34} kernel RSS at most {d['peak'] / mib:7.0f} MiB; at close {d['at_close'] / mib:5.0f} "
+             f"MiB; shut down with its tab: {d['shut_down']}" for name, d in walk["lessons"].items()]
+    lines.append(f"largest sum of kernel RSS during the walk: {walk['peak'] / mib:.0f} MiB (goal <= "
+                 f"{r['memory_goal'] / mib:.0f} MiB); with every lesson left open: about "
+                 f"{walk['all_open'] / mib:.0f} MiB (the sum at close)")
+    return ("memory walk: every lesson in order in one JupyterLab, each tab closed before the next "
+            "(kernelShutdown on)"), lines
+
+
+def _notebook7_lines(r):
+    lines = []
+    for name, d in r["notebook7"].items():
+        keys = d["arrow_keys_move_sliders"]
+        lines.append(f"{name:<34} {d['cells']} code cells run, {d['errors']} errors, {d['widgets']} widgets "
+                     f"rendered, {d['dashboards']} dashboards, {d['sliders']} sliders moved by mouse"
+                     + ("" if keys is None else f"; arrow keys move a slider: {keys}"))
+    return "Notebook 7: every lesson run, every dashboard slider moved", lines

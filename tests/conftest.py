@@ -7,14 +7,22 @@ The environment variables reach every kernel the tests start (nbval, nbclient, J
 
 import os
 import tempfile
+import time
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# `make test` runs the files in two pytest-xdist workers; each inherits the environment of the
+# process that started it, which alone prints the end-of-run summary.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+STARTED = time.time()
 # Every exercise self-check in every kernel the tests start feeds itself its named wrong answers
 # (vaelib.checks) and logs a line here; the end-of-run summary counts them.
-WRONG_ANSWER_LOG = tempfile.mkstemp(prefix="vaelib-wrong-answers-", suffix=".log")[1]
-os.environ["VAELIB_CHECK_WRONG_ANSWERS"] = WRONG_ANSWER_LOG
+if WORKER is None or "VAELIB_CHECK_WRONG_ANSWERS" not in os.environ:
+    os.environ["VAELIB_CHECK_WRONG_ANSWERS"] = tempfile.mkstemp(prefix="vaelib-wrong-answers-",
+                                                                suffix=".log")[1]
+WRONG_ANSWER_LOG = os.environ["VAELIB_CHECK_WRONG_ANSWERS"]
 
+import browser_lab  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -40,7 +48,20 @@ def summary(request):
     return request.config.stash[SUMMARY].append
 
 
+def pytest_sessionfinish(session):
+    if WORKER is not None:  # hand this worker's summary lines to the process that prints them
+        session.config.workeroutput["summary"] = session.config.stash[SUMMARY]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):  # pytest-xdist: a worker has finished
+    node.config.stash[SUMMARY] += node.workeroutput.get("summary", [])
+
+
 def pytest_terminal_summary(terminalreporter, config):
+    if WORKER is not None:
+        return
+    browser_lab.print_results(terminalreporter, since=STARTED)  # what test_browser.py saw, if it ran
     lines = config.stash.get(SUMMARY, []) + _wrong_answer_summary()
     if lines:
         terminalreporter.section("what the tests covered")

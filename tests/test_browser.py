@@ -46,7 +46,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-LATENCY_FILE = SCREENSHOTS / "browser_latency.json"
+LATENCY_FILE = lab.RESULTS_FILE
 MOVES = 12               # key presses timed per dashboard (the median is over these)
 DRAG_SECONDS = 2.0       # one mouse drag per dashboard
 MEMORY_GOAL = 1 << 30    # bytes: the largest sum of kernel RSS during the walk
@@ -83,59 +83,16 @@ def dashboards_per_notebook(path: Path) -> int:
     return sum("dashboard(" in "".join(c["source"]) for c in cells if c["cell_type"] == "code")
 
 
-class Summary:
-    """Prints what the browser saw at the end of the run (whatever -s says)."""
-
-    def pytest_terminal_summary(self, terminalreporter):
-        tr = terminalreporter
-        if RESULTS["latency"]:
-            tr.write_sep("=", "dashboards in the browser: key press -> new image loaded (ms)")
-            tr.write_line(f"{'dashboard':<50} {'median':>7} {'p90':>7} {'max':>7} "
-                          f"{'kernel':>7} {'moves':>5}")
-            for name, r in RESULTS["latency"].items():
-                tr.write_line(f"{name:<50} {r['median_ms']:>7.1f} {r['p90_ms']:>7.1f} "
-                              f"{r['max_ms']:>7.1f} {r['kernel_round_trip_median_ms']:>7.1f} "
-                              f"{r['moves']:>5}")
-            tr.write_line("kernel: median key press -> new image src (the round trip through "
-                          "the kernel); the rest is the page loading the PNG")
-        if RESULTS["drag"]:
-            tr.write_sep("=", f"a {DRAG_SECONDS:.0f} s mouse drag on each dashboard's first slider")
-            tr.write_line(f"{'dashboard':<50} {'images':>6} {'sent':>5} {'worst lag':>9} "
-                          f"{'worst age ms':>12}")
-            for name, r in RESULTS["drag"].items():
-                tr.write_line(f"{name:<50} {r['images']:>6} {r['sent']:>5} {r['worst_lag']:>9} "
-                              f"{r['worst_age_ms']:>12.1f}")
-            tr.write_line("lag: slider values sent to the kernel after the one the image shows "
-                          "(goal: never more than 1)")
-        walk = RESULTS["walk"]
-        if walk.get("lessons"):
-            tr.write_sep("=", "memory walk: every lesson in order in one JupyterLab, each tab "
-                              "closed before the next (kernelShutdown on)")
-            for name, r in walk["lessons"].items():
-                tr.write_line(f"{name:<34} kernel RSS at most {r['peak'] / 2**20:7.0f} MiB; "
-                              f"at close {r['at_close'] / 2**20:5.0f} MiB; "
-                              f"shut down with its tab: {r['shut_down']}")
-            tr.write_line(f"largest sum of kernel RSS during the walk: {walk['peak'] / 2**20:.0f} MiB "
-                          f"(goal <= {MEMORY_GOAL / 2**20:.0f} MiB); with every lesson left open: "
-                          f"about {walk['all_open'] / 2**20:.0f} MiB (the sum at close)")
-        if RESULTS["notebook7"]:
-            tr.write_sep("=", "Notebook 7: every lesson run, every dashboard slider moved")
-            for name, r in RESULTS["notebook7"].items():
-                keys = r["arrow_keys_move_sliders"]
-                tr.write_line(f"{name:<34} {r['cells']} code cells run, {r['errors']} errors, "
-                              f"{r['widgets']} widgets rendered, {r['dashboards']} dashboards, "
-                              f"{r['sliders']} sliders moved by mouse"
-                              + ("" if keys is None else f"; arrow keys move a slider: {keys}"))
-        tr.write_line(f"(written to {LATENCY_FILE.relative_to(ROOT)})")
-
-
 def write_results():
+    """What the suite saw, for the end-of-run summary (tests/conftest.py prints it, from the
+    process that started the test workers) and for a reader: browser_lab.RESULTS_FILE."""
     if not any(RESULTS.values()):
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     tmp = LATENCY_FILE.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"dashboards": RESULTS["latency"], **RESULTS}, indent=1,
-                              ensure_ascii=False, default=str))
+    tmp.write_text(json.dumps({"dashboards": RESULTS["latency"], **RESULTS,
+                               "drag_seconds": DRAG_SECONDS, "memory_goal": MEMORY_GOAL},
+                              indent=1, ensure_ascii=False, default=str))
     os.replace(tmp, LATENCY_FILE)
 
 
@@ -158,8 +115,6 @@ class MemorySampler(threading.Thread):
 @pytest.fixture(scope="module")
 def server(request, tmp_path_factory):
     require_chromium()
-    if not request.config.pluginmanager.has_plugin("browser-summary"):
-        request.config.pluginmanager.register(Summary(), "browser-summary")
     lab_server = lab.LabServer(ROOT / "notebooks", tmp_path_factory.mktemp("jupyterlab"),
                                token=secrets.token_hex(16), stack="course")
     try:
