@@ -45,8 +45,8 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-SCREENSHOTS = ROOT / "tests" / "screenshots"
 LATENCY_FILE = lab.RESULTS_FILE
+SCREENSHOTS = LATENCY_FILE.parent
 MOVES = 12               # key presses timed per dashboard (the median is over these)
 DRAG_SECONDS = 2.0       # one mouse drag per dashboard
 MEMORY_GOAL = 1 << 30    # bytes: the largest sum of kernel RSS during the walk
@@ -113,7 +113,7 @@ class MemorySampler(threading.Thread):
 
 
 @pytest.fixture(scope="module")
-def server(request, tmp_path_factory):
+def server(tmp_path_factory):
     require_chromium()
     lab_server = lab.LabServer(ROOT / "notebooks", tmp_path_factory.mktemp("jupyterlab"),
                                token=secrets.token_hex(16), stack="course")
@@ -753,3 +753,42 @@ def test_drag_lags_are_counted_in_updates():
     assert lab.drag_lags(sent, [(31.0, [0.1])])["lags"] == [2]
     assert lab.drag_lags(sent, [(5.0, [0.0])])["lags"] == []  # the value before the drag
     assert lab.drag_lags(sent, [(31.0, [9.0, 0.1])], slider=1)["lags"] == [2]
+
+
+def test_the_summary_prints_what_this_run_wrote(tmp_path, monkeypatch):
+    """browser_lab.print_results: every section from a results file written by this run, and
+    nothing from one an earlier run left (older than the run's start)."""
+    results = {"latency": {"l #1 (μ)": {"median_ms": 30.0, "p90_ms": 40.0, "max_ms": 50.0,
+                                        "kernel_round_trip_median_ms": 20.0, "moves": 12}},
+               "drag": {"l #1 (μ)": {"images": 9, "sent": 9, "worst_lag": 1, "worst_age_ms": 99.0}},
+               "walk": {"lessons": {"l": {"peak": 3 << 20, "at_close": 2 << 20, "shut_down": True}},
+                        "peak": 3 << 20, "all_open": 2 << 20},
+               "notebook7": {"l": {"cells": 5, "errors": 0, "widgets": 1, "dashboards": 1, "sliders": 2,
+                                   "arrow_keys_move_sliders": False}},
+               "drag_seconds": 2.0, "memory_goal": 1 << 30}
+    path = tmp_path / "screenshots" / "browser_latency.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(results))
+    monkeypatch.setattr(lab, "RESULTS_FILE", path)
+    monkeypatch.setattr(lab, "ROOT", tmp_path)
+
+    class Terminal(list):
+        write_line = list.append
+
+        def write_sep(self, _sep, title):
+            self.append(f"== {title}")
+
+    shown = Terminal()
+    lab.print_results(shown, since=path.stat().st_mtime)
+    text = "\n".join(shown)
+    assert [line for line in shown if line.startswith("== ")] == [
+        "== dashboards in the browser: key press -> new image loaded (ms)",
+        "== a 2 s mouse drag on each dashboard's first slider",
+        "== memory walk: every lesson in order in one JupyterLab, each tab closed before the next "
+        "(kernelShutdown on)",
+        "== Notebook 7: every lesson run, every dashboard slider moved"], text
+    assert "largest sum of kernel RSS during the walk: 3 MiB (goal <= 1024 MiB)" in text
+    assert "2 sliders moved by mouse; arrow keys move a slider: False" in text
+    stale = Terminal()
+    lab.print_results(stale, since=path.stat().st_mtime + 1)
+    assert stale == []
