@@ -366,7 +366,7 @@ BAD_INPUTS = [
     _R("ppca.PPCA", lambda t: ppca.PPCA.fit(X3.clone().fill_(NAN), 1),
        'X', 'expected finite'),
     _R("ppca.PPCA", lambda t: ppca.PPCA.fit(X3[:, :1].expand(10, 3), 1),
-       None, 'its covariance has rank'),
+       'X', 'covariance has rank'),
     _R("ppca.PPCA", lambda t: small_ppca().log_marginal(torch.ones(2, 4)),
        'X', 'expected shape (N, 3)'),
     _R("ppca.PPCA", lambda t: small_ppca().posterior(torch.ones(4)),

@@ -60,7 +60,7 @@ def test_exact_em_climbs_the_evidence_at_every_iteration(runs):
     # ... because of the EM bound: log p_θ(x) - log p_θold(x) ≥ Q(θ) - Q(θ_old) > 0, each M-step
     # (Q on the stride-2 grid, log p on the full one: the quadratures agree to ~1e-9)
     gain = runs["exact_em"]["objective_gain"]
-    assert (gain > 0).all() and (path.diff() >= gain - 1e-8).all()
+    assert (gain > 1e-9).all() and (path.diff() >= gain - 1e-8).all()  # Q rises by more than rounding
     assert path[-1] > path[0] + 0.3 and runs["exact_em"]["final_gap"] == 0.0
 
 

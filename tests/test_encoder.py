@@ -13,7 +13,7 @@ def test_per_point_optimum_beats_the_encoder_and_the_gaps_add_up(model, points):
     finer grid and the ELBO of q_φ by Monte Carlo: routes gaps() does not take."""
     enc = encoder.train_encoder(model, points, steps=150, lr=0.02)["encoder"]
     gp = encoder.gaps(model, points, enc)
-    assert (gp["approximation"] >= 0).all() and (gp["amortization"] >= -1e-9).all()
+    assert (gp["approximation"] >= -1e-9).all() and (gp["amortization"] >= -1e-9).all()  # >= 0 to rounding
     assert gp["amortization"].mean() > 1e-3  # the encoder is worse somewhere
     with torch.no_grad():
         assert_monte_carlo_elbo(model, points, enc(points), gp["elbo_encoder"])

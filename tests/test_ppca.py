@@ -86,3 +86,42 @@ def test_ppca_bayes_rule_holds_at_arbitrary_points():
     torch.testing.assert_close(lhs, rhs)
 
 
+
+
+# ------------------------------------------------- the rank check: a tolerance, not exact zero
+
+def rank_q_plus_noise(noise_sd: float, n=1000, d=6, q=2, seed=11) -> torch.Tensor:
+    """x = W z + μ + noise_sd · ε, turned by a random rotation so that no coordinate is exactly 0."""
+    g = torch.Generator().manual_seed(seed)
+    f64 = dict(generator=g, dtype=torch.float64)
+    Z, W = torch.randn(n, q, **f64), 2 * torch.randn(d, q, **f64)
+    rotation = torch.linalg.qr(torch.randn(d, d, **f64))[0]
+    return (Z @ W.T) @ rotation + 5 * torch.randn(d, **f64) + noise_sd * torch.randn(n, d, **f64)
+
+
+def test_data_of_rank_q_is_refused_although_its_rounding_makes_sigma2_positive():
+    X = rank_q_plus_noise(0.0)
+    rounding = torch.linalg.svdvals(X - X.mean(0))[2:]
+    assert (rounding > 0).all() and (rounding < 1e-10).all()  # what an exact check `σ² > 0` accepts
+    with pytest.raises(ValueError, match="X: .*rank"):
+        PPCA.fit(X, 2)
+    PPCA.fit(X, 1)  # rank 2 > q = 1: fits
+
+
+@pytest.mark.parametrize("X", [
+    torch.tensor([[1, 2], [3, 1], [0, 4], [2, 2], [5, 1]], dtype=torch.float32)
+    @ torch.tensor([[1, 0, 2, 1], [0, 1, 1, 3]], dtype=torch.float32),   # small integers, rank 2
+    torch.randn(50, 2, generator=torch.Generator().manual_seed(3)).repeat(1, 2),  # duplicated columns
+], ids=["small integers", "duplicated columns"])
+def test_float32_data_whose_rank_is_exact_as_stored_is_refused(X):
+    assert X.dtype == torch.float32
+    with pytest.raises(ValueError, match="X: .*rank"):
+        PPCA.fit(X, 2)
+
+
+# 1e-3: plain small noise. 1e-11: ~15x the noise the tolerance allows here (max(N, d) · eps · s_1 on
+# the singular values, ~7e-13 for this data): a tolerance 100 times too loose refuses it.
+@pytest.mark.parametrize("noise_sd", [1e-3, 1e-11])
+def test_rank_q_data_with_genuine_noise_fits_and_sigma2_is_the_noise_variance(noise_sd):
+    m = PPCA.fit(rank_q_plus_noise(noise_sd), 2)
+    assert m.sigma2.item() == pytest.approx(noise_sd**2, rel=0.1)

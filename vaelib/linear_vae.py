@@ -24,10 +24,12 @@ F64 = torch.float64
 
 
 def standardise(X) -> torch.Tensor:
-    """(X - mean) / std per column (float64); a constant column is only centred (std taken as 1)."""
+    """(X - mean) / std per column (float64); a constant column is only centred (std taken as 1).
+    Constant: std <= N · eps · max|x|, the rounding a mean of N equal numbers can leave."""
     X = validate.tensor("X", X, ndim=2, min_len=2, dtype=F64)
     std = X.std(0, correction=0)
-    return (X - X.mean(0)) / torch.where(std > 0, std, torch.ones_like(std))
+    constant = std <= X.shape[0] * torch.finfo(F64).eps * X.abs().amax(0)
+    return (X - X.mean(0)) / torch.where(constant, torch.ones_like(std), std)
 
 
 class LinearVAE(nn.Module):

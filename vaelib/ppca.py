@@ -33,17 +33,20 @@ class PPCA:
         """Maximum likelihood: μ = mean(X); with S = (1/N) Σ (x_n-μ)(x_n-μ)ᵀ, eigenvalues
         λ_1 >= ... >= λ_d and eigenvectors U: σ² = mean(λ_{q+1..d}), W = U_q (Λ_q - σ² I)^{1/2}."""
         X = validate.tensor("X", X, ndim=2, min_len=2, dtype=F64)
-        d = X.shape[1]
+        n, d = X.shape
         if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q < d:
             raise ValueError(f"q: expected a whole number of latent dimensions with "
                              f"1 <= q < d = {d}, got {q!r}")
         mu = X.mean(0)
-        lam, U = torch.linalg.eigh((X - mu).T @ (X - mu) / X.shape[0])  # ascending
-        lam, U = lam.flip(0), U.flip(1)
+        # S's eigen-pairs from the SVD of the centred data, X - μ = A diag(s) Vᵀ: λ = s²/N, U = V.
+        _, s, Vh = torch.linalg.svd(X - mu, full_matrices=False)  # descending
+        # Rank <= q when s_{q+1} <= max(N, d) · eps · s_1: torch.linalg.matrix_rank's default tolerance.
+        if q >= len(s) or s[q] <= max(n, d) * torch.finfo(F64).eps * s[0]:
+            raise ValueError(f"X: expected data whose covariance has rank > q = {q}; its rank is "
+                             f"<= q (to rounding), so σ² = 0: use a smaller q")
+        lam = torch.cat([s**2 / n, s.new_zeros(d - len(s))])  # N < d: the missing λ are 0
         sigma2 = lam[q:].mean()
-        if not sigma2 > 0:
-            raise ValueError(f"X: its covariance has rank <= q = {q}, so σ² = 0; use a smaller q")
-        return cls(U[:, :q] * (lam[:q] - sigma2).clamp(min=0).sqrt(), mu, sigma2)
+        return cls(Vh[:q].T * (lam[:q] - sigma2).clamp(min=0).sqrt(), mu, sigma2)
 
     @property
     def covariance(self) -> torch.Tensor:
