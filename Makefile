@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lab test benchmarks clean
+.PHONY: lab test test-colab benchmarks clean
 
 # The install step (.ci/run runs it through `make test`): tools/torch_index.py picks torch's build
 # (CPU-only on Linux without an NVIDIA driver) and says so in one line; pip shows its own progress.
@@ -26,9 +26,26 @@ lab: $(BIN)/.installed
 # Every test: vaelib, the notebooks executed top to bottom (nbval), the browser, the linter.
 # Two processes (pytest-xdist), each taking whole files: the browser suite in one, the rest in the
 # other, on the two cores a course machine has. `python -m pytest` alone runs them one by one.
-test: $(BIN)/.installed
+test: $(BIN)/.installed test-colab
 	$(BIN)/ruff check vaelib tests benchmarks tools jupyter
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Colab's libraries (colab/requirements.txt: ipywidgets 7.7.1, numpy 2.1.3, matplotlib 3.10.0, ...) in
+# .venv-colab, vaelib installed as the lessons' Colab cell installs it (--no-deps), torch, nbval and
+# zlib-ng at the course's pins; then every notebook top to bottom (nbval) and the display test under them.
+# Not reproduced here: Colab's front end, its Python 3.13 and its torch 2.11 (colab/requirements.txt).
+COLAB := .venv-colab
+$(COLAB)/bin/.installed: colab/requirements.txt requirements.txt pyproject.toml
+	@torch=$$($(PYTHON) tools/torch_index.py 2>/dev/null) && \
+	  { test -x $(COLAB)/bin/python || $(PYTHON) -m venv $(COLAB); } && \
+	  $(COLAB)/bin/python -m pip install -q $$torch -r colab/requirements.txt \
+	    $$(grep -E '^(torch|nbval|zlib-ng)==' requirements.txt) && \
+	  $(COLAB)/bin/python -m pip install -q --no-deps -e .
+	@touch $@
+
+test-colab: $(COLAB)/bin/.installed
+	OMP_NUM_THREADS=1 $(COLAB)/bin/python -m pytest -q --disable-warnings --noconftest -o addopts= \
+	  --nbval-lax --nbval-current-env -p no:cacheprovider tests/test_display.py notebooks
 
 benchmarks: $(BIN)/.installed
 	for b in benchmarks/*.py; do \
@@ -37,4 +54,4 @@ benchmarks: $(BIN)/.installed
 	  $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .cache tests/screenshots
+	rm -rf $(VENV) $(COLAB) .cache tests/screenshots

