@@ -35,7 +35,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").rglob("[0-9][0-9]*.ipynb"))  # the lessons and notebooks/further/
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 BINDER_URLPATH = "lab/tree/notebooks/00_start_here.ipynb"
 

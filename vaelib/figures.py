@@ -1,4 +1,4 @@
-"""Lesson 02: AEVB's Figure 1, the graphical model behind θ and φ, drawn.
+"""Lesson 02: AEVB's Figure 1, the graphical model behind θ and φ, drawn; the course's figure style.
 
 Kingma & Welling (arXiv:1312.6114 v11), Figure 1: "Solid lines denote the generative model
 p_θ(z)p_θ(x|z), dashed lines denote the variational approximation q_φ(z|x) to the intractable
@@ -13,6 +13,19 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from vaelib import validate
+
+# Every figure of the course: petroff10, a colour cycle chosen to stay distinguishable under the common
+# colour-vision deficiencies (matplotlib >= 3.10, Colab's too), and text of at least 10 pt.
+COURSE_STYLE = ["petroff10", {"font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11,
+                              "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10}]
+
+
+def use_course_style() -> None:
+    """Set matplotlib's defaults to COURSE_STYLE for this kernel (each lesson's first cell calls it)."""
+    import matplotlib.style
+
+    matplotlib.style.use(COURSE_STYLE)
+
 
 NODES = {"z": (2.0, 2.1), "x": (2.0, 0.8), "θ": (3.3, 1.45), "φ": (0.7, 1.45)}
 GENERATIVE = (("θ", "z"), ("θ", "x"), ("z", "x"))  # p_θ(z) p_θ(x|z): solid
