@@ -200,7 +200,7 @@ def tiny_wheel(folder: Path) -> Path:
 @pytest.fixture
 def scratch_repo(tmp_path, cpu_index):
     """The Makefile, .ci/run and tools/ in a scratch folder, whose requirements.txt is one local wheel."""
-    for name in ("Makefile", "pyproject.toml", ".ci/run", "tools/torch_index.py"):
+    for name in ("Makefile", "pyproject.toml", ".ci/run", "tools/torch_index.py", "colab/requirements.txt"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, tmp_path / name)
     (tmp_path / "requirements.txt").write_text(f"./{tiny_wheel(tmp_path).name}\n")
@@ -261,7 +261,7 @@ def test_the_workflow_passes_actionlint():
 
 BROKEN = {
     "an unknown key": ("    timeout-minutes: 90\n", "    timeout-minutes: 90\n    runs_on: debian\n"),
-    "a context that does not exist": ("hashFiles('requirements.txt', 'pyproject.toml')",
+    "a context that does not exist": ("hashFiles('requirements.txt', 'pyproject.toml', 'colab/requirements.txt')",
                                       "hashFiles('requirements.txt') }}-${{ matrix.python"),
     "an action's input it lacks": ("          path: /github/home/.cache/pip\n",
                                    "          path: /github/home/.cache/pip\n          paths: x\n"),
