@@ -127,7 +127,7 @@ def test_check_cells_are_collapsed_and_hold_checks(path):
 @pytest.mark.parametrize("path", NOTEBOOKS + FURTHER, ids=lambda p: p.name)
 def test_no_assert_in_sight(path):
     shown = [src for src in visible_code(path) if re.search(r"^\s*assert\b", src, re.M)]
-    assert not shown, f"{path.name}: asserts in cells a learner reads (move them to a check cell): {len(shown)}"
+    assert not shown, f"{path.name}: {len(shown)} cells a learner reads hold asserts (move them to checks)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

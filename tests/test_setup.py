@@ -261,8 +261,8 @@ def test_the_workflow_passes_actionlint():
 
 BROKEN = {
     "an unknown key": ("    timeout-minutes: 90\n", "    timeout-minutes: 90\n    runs_on: debian\n"),
-    "a context that does not exist": ("hashFiles('requirements.txt', 'pyproject.toml', 'colab/requirements.txt')",
-                                      "hashFiles('requirements.txt') }}-${{ matrix.python"),
+    "a context that does not exist": ("'pyproject.toml', 'colab/requirements.txt') }}",
+                                      "'pyproject.toml') }}-${{ matrix.python }}"),
     "an action's input it lacks": ("          path: /github/home/.cache/pip\n",
                                    "          path: /github/home/.cache/pip\n          paths: x\n"),
 }
