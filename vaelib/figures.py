@@ -10,6 +10,7 @@ shared by all of them.
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from vaelib import validate
@@ -32,6 +33,7 @@ GENERATIVE = (("θ", "z"), ("θ", "x"), ("z", "x"))  # p_θ(z) p_θ(x|z): solid
 VARIATIONAL = (("φ", "z"), ("x", "z"))  # q_φ(z|x): dashed
 OBSERVED = ("x",)  # shaded, as in the paper
 PLATE = {"corner": (1.4, 0.3), "width": 1.2, "height": 2.35, "label": "N"}
+MATH = {"z": "$z$", "x": "$x$", "θ": r"$\theta$", "φ": r"$\phi$"}  # node labels, in mathtext
 
 
 def aevb_figure1(ax: Axes | None = None) -> Axes:
@@ -39,7 +41,8 @@ def aevb_figure1(ax: Axes | None = None) -> Axes:
 
     Nodes z, x (observed, shaded), θ and φ; solid arrows θ→z, θ→x, z→x (the generative model
     p_θ(z) p_θ(x|z)); dashed arrows φ→z and x→z (the variational approximation q_φ(z|x)); the
-    plate N around z and x. Each arrow carries its ends as a gid "a->b" (read by the tests).
+    plate N around z and x; a key under the plot says what each line style is. Each arrow carries its
+    ends as a gid "a->b" (read by the tests).
     """
     if ax is None:
         fig = Figure(figsize=(4.2, 3.2))
@@ -52,7 +55,7 @@ def aevb_figure1(ax: Axes | None = None) -> Axes:
         is_variable = name in ("z", "x")
         ax.add_patch(Circle(centre, 0.33 if is_variable else 0.22, lw=1.5, ec="k",
                             fc="0.8" if name in OBSERVED else "white", gid=f"node {name}"))
-        ax.text(*centre, name, ha="center", va="center", fontsize=14)
+        ax.text(*centre, MATH[name], ha="center", va="center", fontsize=14)
     (px, py), w, h = PLATE["corner"], PLATE["width"], PLATE["height"]
     ax.add_patch(FancyBboxPatch((px, py), w, h, boxstyle="round,pad=0.02", fill=False, lw=1,
                                 gid="plate"))
@@ -61,7 +64,10 @@ def aevb_figure1(ax: Axes | None = None) -> Axes:
         _arrow(ax, a, b, dashed=False)
     for a, b in VARIATIONAL:
         _arrow(ax, a, b, dashed=True, bend=0.7 if a == "x" else 0.0)  # x→z bends past z→x
-    ax.set_title("AEVB Figure 1 (redrawn)", fontsize=10)
+    key = [Line2D([], [], color="k", lw=1.5, label=r"generative model $p_\theta(z)\,p_\theta(x \mid z)$"),
+           Line2D([], [], color="k", lw=1.5, ls="--", label=r"approximation $q_\phi(z \mid x)$")]
+    ax.legend(handles=key, loc="upper center", bbox_to_anchor=(0.5, 0.04), frameon=False, fontsize=10)
+    ax.set_title("AEVB Figure 1 (redrawn)", fontsize=11)
     return ax
 
 

@@ -15,15 +15,18 @@ from vaelib.widgets import Dashboard, slider
 # mean ± 2 standard deviations lies inside its panel and its peak below the top (tested).
 RANGES = {"mu_z": (-1.0, 1.0), "s_z": (0.5, 1.2), "w": (-2.0, 2.0), "b": (-1.0, 1.0),
           "sigma": (0.5, 1.5), "x": (-4.0, 4.0)}
-DEFAULTS = {"mu_z": 0.0, "s_z": 1.0, "w": 1.0, "b": 0.0, "sigma": 0.5, "x": 1.5}
-SYMBOL = {"mu_z": "μ_z", "s_z": "s_z", "w": "w", "b": "b", "sigma": "σ", "x": "x"}
+# The dashboard opens at the θ and x of the lesson's section 1: θ = (0.5, 1.2, 1.5, -0.3, 0.7), x = 1.
+DEFAULTS = {"mu_z": 0.5, "s_z": 1.2, "w": 1.5, "b": -0.3, "sigma": 0.7, "x": 1.0}
+SYMBOL = {"mu_z": "μ_z", "s_z": "s_z", "w": "w", "b": "b", "sigma": "σ", "x": "x"}  # sliders, titles
+HTML_SYMBOL = {**SYMBOL, "mu_z": "μ<sub>z</sub>", "s_z": "s<sub>z</sub>"}  # the line under the sliders
 THETA = ("mu_z", "s_z", "w", "b", "sigma")
 Z_LIM, X_LIM = (-9.0, 9.0), (-9.0, 9.0)
 Y_TOP = {"prior": 0.85, "likelihood": 0.85, "marginal": 0.85, "posterior": 1.85}
 Z_SHOWN = (-1.0, 0.0, 1.0)  # the likelihood panel: p_θ(x|z) over x at these fixed z
 PANELS = ("prior", "likelihood", "joint", "marginal", "posterior")
-TITLES = {"prior": "prior p_θ(z)", "likelihood": "likelihood p_θ(x|z)", "joint": "joint p_θ(x, z)",
-          "marginal": "marginal p_θ(x)", "posterior": "posterior p_θ(z|x)"}
+TITLES = {"prior": r"prior $p_\theta(z)$", "likelihood": r"likelihood $p_\theta(x \mid z)$",
+          "joint": r"joint $p_\theta(x, z)$", "marginal": r"marginal $p_\theta(x)$",
+          "posterior": r"posterior $p_\theta(z \mid x)$"}
 HIGHLIGHT = "C1"
 POINTS = torch.tensor([-1.3, 0.4, 2.1])  # where each log-density's gradient is read
 JOINT_POINTS = torch.tensor([[1.1, 0.3], [-0.7, 1.4], [2.0, -0.5]])  # rows (x, z)
@@ -68,7 +71,7 @@ def _computed_at(values: tuple | None):
 
 
 def _moves_text(dm) -> str:
-    return " · ".join(f"<b>{SYMBOL[c]}</b> moves {', '.join(dm.moves(c)) or 'nothing'}"
+    return " · ".join(f"<b>{HTML_SYMBOL[c]}</b> moves {', '.join(dm.moves(c)) or 'nothing'}"
                       for c in dm.components)
 
 
@@ -89,20 +92,21 @@ class _LinearView:
         for p, ax in axes.items():
             over = "z" if p in ("prior", "posterior", "joint") else "x"
             reads = ", ".join(SYMBOL[c] for c in self.dm.reads(p) if c != "x")
-            ax.set(xlim=Z_LIM if over == "z" else X_LIM, ylim=(0, Y_TOP.get(p, 1)), xlabel=over,
+            ax.set(xlim=Z_LIM if over == "z" else X_LIM, ylim=(0, Y_TOP.get(p, 1)), xlabel=f"${over}$",
                    title=f"{TITLES[p]}\nreads {reads}")
             ax.title.set_fontsize(10)
         axes["prior"].set_ylabel("density")
         self._build_joint(axes["joint"])
         self.lines = {p: axes[p].plot([], [], lw=2, color="C0")[0]
                       for p in ("prior", "marginal", "posterior")}
-        self.liks = [axes["likelihood"].plot([], [], lw=2, color=c, label=f"z = {z:g}")[0]
+        self.liks = [axes["likelihood"].plot([], [], lw=2, color=c, label=f"$z = {z:g}$")[0]
                      for z, c in zip(Z_SHOWN, ("C2", "C0", "C3"), strict=True)]
-        self.x_on_lik = axes["likelihood"].axvline(0, color="k", lw=1, label="observed x")
+        self.x_on_lik = axes["likelihood"].axvline(0, color="k", lw=1, label="observed $x$")
         (self.x_stem,) = axes["marginal"].plot([], [], color="k", lw=1)
-        (self.x_dot,) = axes["marginal"].plot([], [], "o", color="k", ms=5, label="observed x")
+        (self.x_dot,) = axes["marginal"].plot([], [], "o", color="k", ms=5, label="observed $x$")
         (self.ghost,) = axes["posterior"].plot([], [], "--", lw=1, color="0.6", label="prior")
-        axes["likelihood"].legend(loc="upper left", fontsize=7, title="p_θ(x|z) at", title_fontsize=7)
+        axes["likelihood"].legend(loc="upper left", fontsize=7, title=r"$p_\theta(x \mid z)$ at",
+                                  title_fontsize=7)
         for p in ("marginal", "posterior"):
             axes[p].legend(loc="upper left", fontsize=7)
         self.frames = {p: ax.plot([0, 1], [1, 1], color=HIGHLIGHT, lw=5, transform=ax.transAxes,
@@ -111,7 +115,7 @@ class _LinearView:
         return self.draw
 
     def _build_joint(self, ax):
-        ax.set(ylim=X_LIM, ylabel="x", xlabel="z   (line: the observed x)")
+        ax.set(ylim=X_LIM, ylabel="$x$", xlabel=r"$z$   (line: the observed $x$)")
         self.joint = ax.imshow(np.zeros_like(self.jz), origin="lower", extent=(*Z_LIM, *X_LIM),
                                aspect="auto", cmap="Blues", interpolation="nearest")
         self.slice = ax.axhline(0, color="k", lw=1)  # along it p_θ(x, z) ∝ p_θ(z|x)
@@ -136,9 +140,9 @@ class _LinearView:
         self.x_stem.set_data([v["x"], v["x"]], [0, px])
         self.x_dot.set_data([v["x"]], [px])
         lit, dm = self._lit(v)
-        numbers = (f"p_θ(x) = N({marg.mean.item():.2f}, {marg.stddev.item():.2f}²); log p_θ(x) at the "
-                   f"observed x = {log_px:.2f}; posterior N({post.mean.item():.2f}, "
-                   f"{post.stddev.item():.2f}²)")
+        numbers = (f"p<sub>θ</sub>(x) = N({marg.mean.item():.2f}, {marg.stddev.item():.2f}²); "
+                   f"log p<sub>θ</sub>(x) at the observed x = {log_px:.2f}; posterior "
+                   f"N({post.mean.item():.2f}, {post.stddev.item():.2f}²)")
         return [*lit, *self.lines.values(), *self.liks, self.joint, self.x_on_lik, self.slice,
                 self.x_stem, self.x_dot, self.ghost, "At this θ: " + _moves_text(dm), numbers]
 
@@ -157,10 +161,11 @@ class _LinearView:
 def linear_dashboard() -> Dashboard:
     """A slider for every θ component of the linear-Gaussian model and for x, over a _LinearView."""
     controls = {c: slider(DEFAULTS[c], *RANGES[c], 0.05, SYMBOL[c]) for c in RANGES}
-    note = ("Each value of θ = (μ_z, s_z, w, b, σ) picks ONE joint p_θ(x, z) = p_θ(z) p_θ(x|z); the other "
-            "panels are computed from it. Titles: what each panel reads at the default θ. Orange bars and "
-            "the line above: the panels the slider you moved changes, from the dependency matrix at the "
-            "θ on the sliders.")
+    note = ("Each value of θ = (μ<sub>z</sub>, s<sub>z</sub>, w, b, σ) picks ONE joint "
+            "p<sub>θ</sub>(x, z) = p<sub>θ</sub>(z) p<sub>θ</sub>(x | z); the other panels are computed "
+            "from it. Titles: what each panel reads at the θ it opens with. Orange bars and the line "
+            "above: the panels the slider you moved changes, from the dependency matrix at the θ on the "
+            "sliders.")
     return Dashboard(_LinearView().build, controls, figsize=(14, 3.1), dpi=72, note=note)
 
 

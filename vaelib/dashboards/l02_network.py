@@ -1,6 +1,6 @@
 """Lesson 02: the network decoder x|z ~ N(f_θ(z), σ²). Sliders for σ (a component of θ) and the
 observed x; the network's weights, the rest of θ, stay fixed. p_θ(x) and p_θ(z|x) by quadrature,
-the posterior next to the moment-matched Gaussian."""
+the posterior over the prior p_θ(z) (dashed)."""
 
 import numpy as np
 import torch
@@ -10,13 +10,12 @@ from vaelib.joint import NonlinearLVM
 from vaelib.widgets import Dashboard, slider
 
 RANGES = {"sigma": (0.2, 1.0), "x": (-1.0, 3.0)}
-DEFAULTS = {"sigma": 0.5, "x": 1.2}  # σ = 0.5: the NonlinearLVM() of the lesson's section 5
+DEFAULTS = {"sigma": 0.5, "x": 1.5}  # the NonlinearLVM() and the x of lesson 02's section 5 (and lesson 03)
 Z_LIM, X_LIM = (-5.0, 5.0), (-3.0, 5.5)
 Y_TOP = {"marginal": 0.8, "posterior": 2.4}
 SIGMA_STEP = 0.02
 FINE = torch.linspace(-8, 8, 1601, dtype=torch.float64)  # the posterior's grid, dz = 0.01
 COARSE = torch.linspace(-8, 8, 321, dtype=torch.float64)  # the marginal curve's grid, dz = 0.05
-MOMENT_MATCHED = "moment-matched Gaussian (minimises KL(p‖q))"
 
 
 class _Tabulated:
@@ -37,7 +36,7 @@ class _Tabulated:
 
 class _NetworkView:
     """f_θ(z) with the band f_θ(z) ± 2σ and the level x; p_θ(x) by quadrature with x marked;
-    p_θ(z|x) by quadrature next to the Gaussian with the same mean and variance."""
+    p_θ(z|x) by quadrature over the prior p_θ(z) = N(0, 1), dashed."""
 
     def __init__(self):
         self.f = _Tabulated(NonlinearLVM().f)
@@ -59,17 +58,21 @@ class _NetworkView:
 
     def build(self, fig, sigma, x):
         ax_f, ax_m, ax_p = fig.subplots(1, 3)
-        ax_f.plot(self.z_np, self.f_np, color="C0", lw=2, label="f_θ(z) = mean of p_θ(x|z)")
-        ax_f.set(xlim=Z_LIM, ylim=X_LIM, xlabel="z", ylabel="x", title="decoder f_θ(z) ± 2σ")
+        ax_f.plot(self.z_np, self.f_np, color="C0", lw=2,
+                  label=r"$f_\theta(z)$ = mean of $p_\theta(x \mid z)$")
+        ax_f.set(xlim=Z_LIM, ylim=X_LIM, xlabel="$z$", ylabel="$x$",
+                 title=r"decoder $f_\theta(z) \pm 2\sigma$")
         self.band = [ax_f.plot([], [], color="#9ecae1", lw=1)[0] for _ in range(2)]  # lines: cheaper
-        (self.level,) = ax_f.plot([], [], color="k", lw=1, label="observed x")
-        ax_m.set(xlim=X_LIM, ylim=(0, Y_TOP["marginal"]), xlabel="x", title="marginal p_θ(x) (quadrature)")
+        (self.level,) = ax_f.plot([], [], color="k", lw=1, ls=":", label="observed $x$")
+        ax_m.set(xlim=X_LIM, ylim=(0, Y_TOP["marginal"]), xlabel="$x$",
+                 title=r"marginal $p_\theta(x)$ (quadrature)")
         (self.marginal,) = ax_m.plot([], [], lw=2, color="C0")
         (self.dot,) = ax_m.plot([], [], "o", color="k", ms=5)
-        ax_p.set(xlim=Z_LIM, ylim=(0, Y_TOP["posterior"]), xlabel="z",
-                 title="posterior p_θ(z|x) (quadrature)")
-        (self.gauss,) = ax_p.plot([], [], color="0.6", lw=1, label=MOMENT_MATCHED)
-        (self.post,) = ax_p.plot([], [], lw=2, color="C3", label="p_θ(z|x)")
+        ax_p.set(xlim=Z_LIM, ylim=(0, Y_TOP["posterior"]), xlabel="$z$",
+                 title=r"posterior $p_\theta(z \mid x)$ (quadrature)")
+        ax_p.plot(self.z_np, normal_pdf(self.z_np, 0.0, 1.0), "--", color="0.5", lw=1,
+                  label=r"prior $p_\theta(z)$")  # N(0, 1): it does not move here
+        (self.post,) = ax_p.plot([], [], lw=2, color="C3", label=r"$p_\theta(z \mid x)$")
         ax_f.legend(loc="upper right", fontsize=7)
         ax_p.legend(loc="upper left", fontsize=7)
         return self.draw
@@ -88,18 +91,18 @@ class _NetworkView:
         self.marginal.set_data(self.xs.numpy(), curve)
         self.dot.set_data([x], [px])
         self.post.set_data(self.z_np, density)
-        self.gauss.set_data(self.z_np, normal_pdf(self.z_np, mean, std))
-        readout = (f"p_θ(x) at the observed x = {px:.3f} (quadrature, dz = {m.dz:.3f}); posterior mean "
-                   f"{mean:.2f}, std {std:.2f}. The network's weights stay fixed; σ, a component of θ, "
-                   "and the data x move")
-        return [*self.band, self.level, self.marginal, self.dot, self.gauss, self.post, readout]
+        readout = (f"p<sub>θ</sub>(x) at the observed x = {px:.3f} (quadrature, dz = {m.dz:.3f}); "
+                   f"posterior mean {mean:.2f}, std {std:.2f}. The network's weights stay fixed; "
+                   "σ, a component of θ, and the data x move")
+        return [*self.band, self.level, self.marginal, self.dot, self.post, readout]
 
 
 def dashboard() -> Dashboard:
     """Sliders σ and x for x|z ~ N(f_θ(z), σ²) with the default network f_θ, over a _NetworkView."""
     controls = {"sigma": slider(DEFAULTS["sigma"], *RANGES["sigma"], SIGMA_STEP, "σ"),
                 "x": slider(DEFAULTS["x"], *RANGES["x"], 0.05, "x")}
-    note = ("θ = (W₁, b₁, W₂, b₂, σ, μ_z, s_z); here μ_z = 0 and s_z = 1 (AEVB's fixed prior) and the "
+    note = ("θ = (W₁, b₁, W₂, b₂, σ, μ<sub>z</sub>, s<sub>z</sub>); here μ<sub>z</sub> = 0 and "
+            "s<sub>z</sub> = 1 (AEVB's fixed prior) and the "
             "weights are held fixed, so σ is the one component of θ under your hand.")
     return Dashboard(_NetworkView().build, controls, figsize=(11, 3.2), dpi=72, note=note)
 
