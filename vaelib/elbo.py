@@ -62,10 +62,14 @@ def iwae_bound(model, x, q, k: int, n_outer: int = 1, generator=None) -> torch.T
 
         L_K = E[log (1/K) Σ_k p_θ(x, z_k) / q(z_k)],   L_1 = ELBO ≤ L_K ≤ L_{K+1} ≤ log p_θ(x).
     The ordering holds for the expectation; one estimate (here the mean of n_outer independent
-    sets of K draws) is noisy and can land above log p_θ(x). L_K -> log p_θ(x) as K -> ∞: Burda et
-    al.'s Theorem 1 (§3) proves it when p_θ(x, z)/q(z) is bounded; it holds whenever E_q[w] = p_θ(x)
-    is finite (the strong law), but with heavy-tailed weights (q narrower than the prior's tails,
-    lesson 03's q*) the climb is slow.
+    sets of K draws) is noisy and can land above log p_θ(x). For a q positive wherever p_θ(x, z)
+    is, L_K -> log p_θ(x) as K -> ∞. Burda et al.'s Theorem 1 (§3) proves it when the weights
+    w = p_θ(x, z)/q(z) are bounded; more generally it holds whenever the ELBO is finite. The strong
+    law alone makes the estimate log (1/K) Σ_k w_k converge to log p_θ(x) almost surely, which is
+    not yet convergence of its expectation: that needs uniform integrability, and it holds because
+    the estimate is squeezed between (1/K) Σ_k log w_k (Jensen) and (1/K) Σ_k w_k - 1 (log y ≤ y - 1),
+    two averages of i.i.d. integrable variables, so uniformly integrable. With heavy-tailed weights
+    (q narrower than the prior's tails, lesson 03's q*) the climb is slow.
     """
     k, n_outer = validate.positive_int("k", k), validate.positive_int("n_outer", n_outer)
     x = validate.tensor("x", x)

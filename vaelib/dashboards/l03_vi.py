@@ -30,7 +30,8 @@ def q_grid(model) -> torch.Tensor:
 
 class _SplitView:
     """Left: q_λ(z) over the exact (grid) posterior. Middle: a bar ending at log p_θ(x), blue up to
-    the ELBO, red KL(q ‖ p_θ(z|x)) from there, and the same bar zoomed on its top ZOOM nats.
+    the ELBO, red and hatched KL(q ‖ p_θ(z|x)) from there, and the same bar zoomed on its top ZOOM
+    nats.
     Right: the ELBO over the (m, s) plane, λ as a dot and the best Gaussian λ* (the surface's
     maximum) as a star. The ELBO (from the joint) and the KL (from the posterior) are quadratures
     on one grid, so their sum is log p_θ(x) up to that grid's entropy error: the grid covers q at
@@ -58,30 +59,33 @@ class _SplitView:
 
     def build(self, fig, m, s):
         left, mid, zoom, right = fig.subplots(1, 4, width_ratios=[2.2, 0.7, 0.7, 2.2])
-        left.fill_between(self.zs, self.posterior, color="0.85", label="posterior p_θ(z|x)")
-        left.set(xlim=Z_VIEW, ylim=(0, 1.6), xlabel="z", ylabel="density",
-                 title=f"q_λ(z) against p_θ(z|x), x = {self.x:g}")
-        (self.q_line,) = left.plot([], [], lw=2, color="C1", label="q_λ(z) = N(m, s²)")
-        left.legend(loc="upper left", fontsize=8)
-        self.bars = [self._bar(mid, self.floor, "ELBO (blue) + KL (red)"),
-                     self._bar(zoom, self.log_px - ZOOM, f"zoom: top {ZOOM:g} nats")]
+        left.fill_between(self.zs, self.posterior, color="0.85", label=r"posterior $p_\theta(z \mid x)$")
+        left.set(xlim=Z_VIEW, ylim=(0, 1.6), xlabel="$z$", ylabel="density",
+                 title=rf"$q_\lambda(z)$ against $p_\theta(z \mid x)$, $x = {self.x:g}$")
+        (self.q_line,) = left.plot([], [], lw=2, color="C1", label=r"$q_\lambda(z) = \mathcal{N}(m, s^2)$")
+        left.legend(loc="upper left", fontsize=10)
+        self.bars = [self._bar(mid, self.floor, "ELBO (blue)\n+ KL (red, hatched)"),
+                     self._bar(zoom, self.log_px - ZOOM, f"zoom:\ntop {ZOOM:g} nats")]
         mid.set_ylabel("nats")
         levels = depth_levels(self.surface.max(), DEPTHS)
         right.contourf(self.ms.numpy(), self.ss.numpy(), self.surface.clip(min=levels[0]), levels=levels,
                        cmap="Blues")
-        right.plot(*[[v] for v in self.star], "*", ms=12, color="C3", label="λ* (best Gaussian)")
-        (self.marker,) = right.plot([], [], "o", ms=8, color="C1", label="λ = (m, s)")
-        right.set(xlim=M_RANGE, ylim=S_RANGE, xlabel="m", ylabel="s", title="ELBO(m, s)")
-        right.legend(loc="upper right", fontsize=8)
+        right.plot(*[[v] for v in self.star], "*", ms=13, color="#bd1f01", mec="w",
+                   label=r"$\lambda^*$ (best Gaussian)")
+        (self.marker,) = right.plot([], [], "o", ms=8, color="C1", mec="k", label=r"$\lambda = (m, s)$")
+        right.set(xlim=M_RANGE, ylim=S_RANGE, xlabel="$m$", ylabel="$s$", title=r"$\mathrm{ELBO}(m, s)$")
+        right.legend(loc="upper right", fontsize=10)
         return self.draw
 
     def _bar(self, ax, bottom: float, title: str) -> SplitBar:
-        """A bar from `bottom` up to the ELBO (blue), then the KL (red) up to log p_θ(x) (black)."""
+        """A bar from `bottom` up to the ELBO (blue), then the KL (red, hatched) up to log p_θ(x) (black)."""
         ax.axhline(self.log_px, color="k", lw=1.5)
         ax.set(xlim=(-0.6, 0.6), ylim=(bottom, self.log_px + 0.15 * (self.log_px - bottom)), xticks=[])
-        ax.set_title(title, fontsize=8)
-        ax.text(0, self.log_px, "log p_θ(x)", ha="center", va="bottom", fontsize=7)
-        return SplitBar(ax, bottom, width=0.7)
+        ax.set_title(title, fontsize=10)
+        ax.text(0, self.log_px, r"$\log p_\theta(x)$", ha="center", va="bottom", fontsize=10)
+        bar = SplitBar(ax, bottom, width=0.7)
+        bar.kl.set(facecolor="#bd1f01", edgecolor="w", hatch="///")  # petroff10's red, and hatched
+        return bar
 
     def draw(self, m, s):
         self.q_line.set_data(self.zs, normal_pdf(self.zs, m, s))
@@ -99,8 +103,8 @@ def dashboard(model=None, x: float = X_OBSERVED) -> Dashboard:
     view = _SplitView(model, validate.finite_float("x", x))
     controls = {"m": slider(0.0, *M_RANGE, 0.05, "m"), "s": slider(1.0, *S_RANGE, 0.02, "s")}
     return Dashboard(view.build, controls, figsize=(10.5, 3.0),
-                     note="The bar always ends at log p_θ(x) (black line): moving λ only moves "
-                          "the split between ELBO (blue) and KL (red). The second bar zooms on its top.")
+                     note="The bar always ends at log p_θ(x) (black line): moving λ only moves the split "
+                          "between ELBO (blue) and KL (red, hatched). The second bar zooms on its top.")
 
 
 DASHBOARDS = {"03 ELBO + KL = log p(x)": dashboard}
