@@ -13,8 +13,8 @@ def dashboard() -> Dashboard:
 
     def build(fig, mu):
         ax = fig.add_subplot()
-        ax.set(xlim=(-5, 5), ylim=(0, 0.45), xlabel="z", ylabel="density",
-               title="N(z; μ, 1): move the slider")
+        ax.set(xlim=(-5, 5), ylim=(0, 0.45), xlabel="$z$", ylabel="density",
+               title=r"$\mathcal{N}(z;\, \mu, 1)$: move the slider")
         (curve,) = ax.plot([], [], lw=2)
 
         def draw(mu):

@@ -24,19 +24,22 @@ class _LikelihoodView:
 
     def build(self, fig, mu, sigma):
         left, right = fig.subplots(1, 2)
-        left.hist(self.x.numpy(), bins=30, density=True, color="0.8", label="data x₁..x_N")
-        left.set(xlim=(-3, 6), ylim=(0, 1.0), xlabel="x", ylabel="density", title="p_θ(x) over the data")
-        (self.density,) = left.plot([], [], lw=2, color="C0", label="N(x; μ, σ²)")
+        left.hist(self.x.numpy(), bins=30, density=True, color="0.8", label="data $x_1, \\dots, x_N$")
+        left.set(xlim=(-3, 6), ylim=(0, 1.0), xlabel="$x$", ylabel="density",
+                 title=r"$p_\theta(x)$ over the data")
+        (self.density,) = left.plot([], [], lw=2, color="C0", label=r"$\mathcal{N}(x;\, \mu, \sigma^2)$")
         levels = depth_levels(self.surface.max().item(), DEPTHS)
         filled = right.contourf(self.M.numpy(), self.S.numpy(), self.surface.clamp(min=levels[0]).numpy(),
                                 levels=levels, cmap="Blues")
-        bar = fig.colorbar(filled, ax=right, ticks=levels[:-1], label="log p_θ − its maximum (nats)")
-        bar.ax.set_yticklabels([f"{lv - levels[-1] + 1:g}" for lv in levels[:-1]], fontsize=7)
-        right.plot(*[[v.item()] for v in mle(self.x)], "*", ms=12, color="C3", label="maximum likelihood")
-        right.set(xlim=MU_RANGE, ylim=SIGMA_RANGE, xlabel="μ", ylabel="σ", title="log p_θ(x₁..x_N)")
-        (self.marker,) = right.plot([], [], "o", ms=8, color="C1", label="θ = (μ, σ)")
-        left.legend(loc="upper left", fontsize=8)
-        right.legend(loc="upper right", fontsize=8)
+        bar = fig.colorbar(filled, ax=right, ticks=levels[:-1], label=r"$\log p_\theta$ − its maximum (nats)")
+        bar.ax.set_yticklabels([f"{lv - levels[-1] + 1:g}" for lv in levels[:-1]], fontsize=10)
+        right.plot(*[[v.item()] for v in mle(self.x)], "*", ms=13, color="C2", mec="w",
+                   label="maximum likelihood")
+        right.set(xlim=MU_RANGE, ylim=SIGMA_RANGE, xlabel=r"$\mu$", ylabel=r"$\sigma$",
+                  title=r"$\log p_\theta(x_1, \dots, x_N)$")
+        (self.marker,) = right.plot([], [], "o", ms=8, color="C1", label=r"$\theta = (\mu, \sigma)$")
+        left.legend(loc="upper left", fontsize=10)
+        right.legend(loc="upper right", fontsize=10)
         return self.draw
 
     def draw(self, mu, sigma):
