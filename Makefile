@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lab test test-colab benchmarks clean
+.PHONY: lab test test-colab site benchmarks clean
 
 # The install step (.ci/run runs it through `make test`): tools/torch_index.py picks torch's build
 # (CPU-only on Linux without an NVIDIA driver) and says so in one line; pip shows its own progress.
@@ -27,7 +27,7 @@ lab: $(BIN)/.installed
 # Two processes (pytest-xdist), each taking whole files: the browser suite in one, the rest in the
 # other, on the two cores a course machine has. `python -m pytest` alone runs them one by one.
 test: $(BIN)/.installed test-colab
-	$(BIN)/ruff check vaelib tests benchmarks tools jupyter
+	$(BIN)/ruff check vaelib tests benchmarks tools jupyter site conftest.py
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Colab's libraries (colab/requirements.txt: ipywidgets 7.7.1, numpy 2.1.3, matplotlib 3.10.0, ...) in
@@ -47,6 +47,12 @@ test-colab: $(COLAB)/bin/.installed
 	OMP_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1 $(COLAB)/bin/python -m pytest -q --disable-warnings --noconftest -o addopts= \
 	  --nbval-lax --nbval-current-env -p no:cacheprovider tests/test_display.py notebooks
 
+# The course as a static website in build/site/ (tools/site.py): the notebooks as `make test` executed
+# them (build/executed/; any missing is executed now), MathJax from npm (site/package-lock.json), offline.
+site: $(BIN)/.installed
+	cd site && { test -d node_modules/mathjax || npm ci --no-audit --no-fund --silent; }
+	$(BIN)/python tools/site.py
+
 benchmarks: $(BIN)/.installed
 	for b in benchmarks/*.py; do \
 	  if [ $$b = benchmarks/browser_latency.py ] && [ ! -x /usr/bin/chromium ]; then \
@@ -54,4 +60,4 @@ benchmarks: $(BIN)/.installed
 	  $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(COLAB) .cache tests/screenshots
+	rm -rf $(VENV) $(COLAB) .cache tests/screenshots build site/node_modules

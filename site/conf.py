@@ -1,0 +1,32 @@
+"""Sphinx configuration of the course's website (`make site`; tools/site.py stages the pages next to it).
+
+The lessons are shown as they ran: myst-nb executes nothing (the executed copies come from `make test`),
+prefers each dashboard's static PNG to its widget view and loads no widget JavaScript, and MathJax is
+served from the site's own folder (copied from npm by tools/site.py): the site works with no network.
+"""
+
+project = "θ and φ, from one Gaussian to the VAE"
+author = "the course's authors"
+copyright = "2026, " + author
+extensions = ["myst_nb"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_heading_anchors = 3
+nb_execution_mode = "off"
+nb_ipywidgets_js = {}  # no widget JavaScript from a CDN: dashboards show their PNG
+nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
+suppress_warnings = ["mystnb.unknown_mime_type"]
+mathjax_path = "mathjax/tex-chtml.js"  # relative to _static: MathJax 3 from npm, shipped with the site
+html_theme = "sphinx_book_theme"
+html_title = "θ and φ: from one Gaussian to the VAE"
+html_static_path = ["_static"]
+html_theme_options = {
+    "repository_url": "https://github.com/vae-theta-phi/course",
+    "repository_branch": "main",
+    "path_to_docs": "",
+    "use_repository_button": True,
+    "launch_buttons": {"binderhub_url": "https://mybinder.org", "colab_url": "https://colab.research.google.com",
+                       "notebook_interface": "jupyterlab"},
+    "show_toc_level": 2,
+}
+html_context = {"default_mode": "light"}  # unset, the theme logs "Got invalid theme mode" as an error

@@ -1,0 +1,123 @@
+"""`make site`: the course as a static website, built offline (Sphinx, myst-nb, sphinx-book-theme).
+
+    .venv/bin/python tools/site.py            # build/site/index.html, from build/executed/
+
+1. The executed notebooks: build/executed/<path under notebooks/>.ipynb, which `make test`'s nbval run
+   writes (conftest.py). A notebook with no executed copy is executed here (nbclient, a fresh kernel,
+   cwd its folder) and its copy written: the site never shows a notebook that did not run.
+2. The pages are staged in build/site-src/ with the repository's layout (so the theme's launch buttons
+   open the same notebook on Binder and Colab): site/conf.py and site/index.md, README-free, plus
+   INSTRUCTORS.md and notebooks/SOURCES.md. Each check, solution and self-check cell is shown collapsed
+   (myst-nb's hide-input tag), and after each dashboard (whose PNG the page shows) comes one line saying it
+   is live in Jupyter, with links that open the lesson on Binder and Colab.
+3. MathJax 3 from npm (site/node_modules, installed by `npm ci` in site/) is copied into the site's
+   _static folder: the built site loads nothing from the network.
+4. sphinx-build -b html, warnings shown.
+"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from jupyter_client import KernelManager
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+EXECUTED = ROOT / "build" / "executed"
+SITE = ROOT / "site"
+REPO = "vae-theta-phi/course"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+OUT_OF_SIGHT = {"check", "solution", "self-check"}
+MATHJAX_PARTS = ["tex-chtml.js", "input/tex", "output/chtml", "ui", "a11y"]  # not sre: no speech here
+
+
+def notebooks() -> list[Path]:
+    """Every lesson and further notebook, relative to notebooks/."""
+    return sorted(p.relative_to(NOTEBOOKS) for p in NOTEBOOKS.rglob("*.ipynb")
+                  if ".ipynb_checkpoints" not in p.parts)
+
+
+def executed(rel: Path) -> nbformat.NotebookNode:
+    """The executed copy of notebooks/<rel>, executed now if `make test` left none."""
+    copy = EXECUTED / rel
+    if not copy.is_file():
+        print(f"site: {rel} has no executed copy in build/executed/: executing it now", flush=True)
+        nb = nbformat.read(NOTEBOOKS / rel, as_version=4)
+        km = KernelManager(kernel_name="python3", transport="ipc")  # no TCP port, as the course's server
+        NotebookClient(nb, km=km, timeout=900,
+                       resources={"metadata": {"path": str((NOTEBOOKS / rel).parent)}}).execute()
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        tmp = copy.with_suffix(".tmp")
+        nbformat.write(nb, tmp)
+        tmp.replace(copy)
+    return nbformat.read(copy, as_version=4)
+
+
+def live_line(rel: Path) -> nbformat.NotebookNode:
+    path = f"notebooks/{rel.as_posix()}"
+    binder = f"https://mybinder.org/v2/gh/{REPO}/HEAD?urlpath=lab/tree/{path}"
+    colab = f"https://colab.research.google.com/github/{REPO}/blob/main/{path}"
+    return nbformat.v4.new_markdown_cell(
+        f"*This figure is live in Jupyter: its sliders move it there. Open this notebook "
+        f"[on Binder]({binder}) or [on Colab]({colab}), or run `make lab` on your machine.*")
+
+
+def staged(nb: nbformat.NotebookNode, rel: Path) -> nbformat.NotebookNode:
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & OUT_OF_SIGHT:
+            cell.metadata["tags"] = sorted(tags | {"hide-input"})
+        cells.append(cell)
+        if cell.cell_type == "code" and any(WIDGET_VIEW in o.get("data", {}) for o in cell.outputs):
+            cells.append(live_line(rel))
+    nb.cells = cells
+    return nb
+
+
+def stage(src: Path) -> None:
+    if src.exists():
+        shutil.rmtree(src)
+    (src / "_static").mkdir(parents=True)
+    for name in ("conf.py", "index.md"):
+        shutil.copy2(SITE / name, src / name)
+    instructors = (ROOT / "INSTRUCTORS.md").read_text().replace("](README.md)", "](index.md)")
+    (src / "INSTRUCTORS.md").write_text(instructors)  # README's page on the site is index.md
+    (src / "notebooks").mkdir()
+    if (NOTEBOOKS / "SOURCES.md").is_file():
+        shutil.copy2(NOTEBOOKS / "SOURCES.md", src / "notebooks" / "SOURCES.md")
+    for rel in notebooks():
+        target = src / "notebooks" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(staged(executed(rel), rel), target)
+    mathjax = SITE / "node_modules" / "mathjax" / "es5"
+    if not mathjax.is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=SITE, check=True)
+    (src / "_static" / "mathjax").mkdir()
+    for part in MATHJAX_PARTS:
+        copy = shutil.copytree if (mathjax / part).is_dir() else shutil.copy2
+        copy(mathjax / part, src / "_static" / "mathjax" / part)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "site")
+    args = parser.parse_args(argv)
+    src = ROOT / "build" / "site-src"
+    stage(src)
+    done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "2", str(src),
+                           str(args.out)])
+    if done.returncode == 0:
+        pages = sorted(p.relative_to(args.out).as_posix() for p in args.out.rglob("*.html")
+                       if not p.relative_to(args.out).parts[0].startswith(("_", "genindex", "search")))
+        print(json.dumps({"site": str(args.out / "index.html"), "pages": len(pages)}))
+    return done.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
