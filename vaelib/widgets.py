@@ -1,4 +1,4 @@
-"""Dashboards: a matplotlib figure built once, redrawn in place, shown as a PNG in an ipywidgets Image.
+"""Dashboards (lessons 00-05), longer because it still holds the timing and test helpers: a figure built once, redrawn in place, shown as a PNG in an ipywidgets Image.
 
 Why not `interact` and a fresh plot per slider move? A re-plot costs tens of milliseconds and
 flickers. Here the figure's static part (axes, ticks, labels) is drawn once and kept as a bitmap;
