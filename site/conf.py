@@ -30,3 +30,28 @@ html_theme_options = {
     "show_toc_level": 2,
 }
 html_context = {"default_mode": "light"}  # unset, the theme logs "Got invalid theme mode" as an error
+
+
+# Accessible names (axe-core's label-content-name-mismatch, "serious"): two pieces of the theme's and
+# myst-nb's markup give an element an aria-label that hides its visible text (the search button's
+# "Search" over "Search Ctrl+K"; a collapsed cell's "Toggle hidden content" over "Show code cell
+# source"). Without the aria-label the accessible name is the visible text itself.
+HIDING_LABELS = ('aria-label="Toggle hidden content"', 'aria-label="Search"')
+
+
+def _visible_text_as_name(app, exception):
+    import pathlib
+
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in pathlib.Path(app.outdir).rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        fixed = html
+        for label in HIDING_LABELS:
+            fixed = fixed.replace(" " + label, "")
+        if fixed != html:
+            page.write_text(fixed, encoding="utf-8")
+
+
+def setup(app):
+    app.connect("build-finished", _visible_text_as_name)
