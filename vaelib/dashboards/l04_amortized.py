@@ -41,17 +41,17 @@ class _GapsView:
 
     def build(self, fig, x):
         left, right = fig.subplots(1, 2, width_ratios=[1.3, 1])
-        left.set(xlim=Z_VIEW, ylim=(0, TOP), xlabel="z", ylabel="density", title="which z made this x?")
-        styles = {"posterior": dict(color="0.5", lw=3, label="posterior p_θ(z|x)"),
-                  "best": dict(color="C0", lw=2, ls="--", label="best Gaussian q* (λ*)"),
-                  "encoder": dict(color="C1", lw=2, label="encoder q_φ(z|x)")}
+        left.set(xlim=Z_VIEW, ylim=(0, TOP), xlabel="$z$", ylabel="density", title="which $z$ made this $x$?")
+        styles = {"posterior": dict(color="0.5", lw=3, label=r"posterior $p_\theta(z \mid x)$"),
+                  "best": dict(color="C0", lw=2, ls="--", label=r"best Gaussian $q^*$"),
+                  "encoder": dict(color="C1", lw=2, ls="-.", label=r"encoder $q_\phi(z \mid x)$")}
         self.lines = {k: left.plot([], [], **style)[0] for k, style in styles.items()}
-        left.legend(loc="upper left", fontsize=8)
-        for gap, colour in (("approximation", "C0"), ("amortization", "C1")):
-            right.plot(self.xs.numpy(), self.gaps[gap].numpy(), color=colour, label=f"{gap} gap")
+        left.legend(loc="upper left", fontsize=10)
+        for gap, colour, style in (("approximation", "C0", "-"), ("amortization", "C1", "--")):
+            right.plot(self.xs.numpy(), self.gaps[gap].numpy(), color=colour, ls=style, label=f"{gap} gap")
         top = max(self.gaps["approximation"].max(), self.gaps["amortization"].max()).item() * 1.1
-        right.set(xlim=X_RANGE, ylim=(0, top), xlabel="x", ylabel="nats", title="gaps at every x")
-        right.legend(loc="upper left", fontsize=8)
+        right.set(xlim=X_RANGE, ylim=(0, top), xlabel="$x$", ylabel="nats", title="gaps at every $x$")
+        right.legend(loc="upper left", fontsize=10)
         self.marker = right.axvline(X_RANGE[0], color="k", lw=1)
         return self.draw
 
