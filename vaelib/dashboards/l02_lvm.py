@@ -99,8 +99,8 @@ class _LinearView:
         self._build_joint(axes["joint"])
         self.lines = {p: axes[p].plot([], [], lw=2, color="C0")[0]
                       for p in ("prior", "marginal", "posterior")}
-        self.liks = [axes["likelihood"].plot([], [], lw=2, color=c, label=f"$z = {z:g}$")[0]
-                     for z, c in zip(Z_SHOWN, ("C2", "C0", "C3"), strict=True)]
+        self.liks = [axes["likelihood"].plot([], [], lw=2, color=c, ls=ls, label=f"$z = {z:g}$")[0]
+                     for z, c, ls in zip(Z_SHOWN, ("C4", "C0", "C2"), ("--", "-", ":"), strict=True)]
         self.x_on_lik = axes["likelihood"].axvline(0, color="k", lw=1, label="observed $x$")
         (self.x_stem,) = axes["marginal"].plot([], [], color="k", lw=1)
         (self.x_dot,) = axes["marginal"].plot([], [], "o", color="k", ms=5, label="observed $x$")

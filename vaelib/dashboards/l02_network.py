@@ -72,7 +72,7 @@ class _NetworkView:
                  title=r"posterior $p_\theta(z \mid x)$ (quadrature)")
         ax_p.plot(self.z_np, normal_pdf(self.z_np, 0.0, 1.0), "--", color="0.5", lw=1,
                   label=r"prior $p_\theta(z)$")  # N(0, 1): it does not move here
-        (self.post,) = ax_p.plot([], [], lw=2, color="C3", label=r"$p_\theta(z \mid x)$")
+        (self.post,) = ax_p.plot([], [], lw=2, color="C2", label=r"$p_\theta(z \mid x)$")
         ax_f.legend(loc="upper right", fontsize=7)
         ax_p.legend(loc="upper left", fontsize=7)
         return self.draw
