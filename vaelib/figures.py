@@ -22,10 +22,18 @@ COURSE_STYLE = ["petroff10", {"font.size": 11, "axes.titlesize": 11, "axes.label
 
 
 def use_course_style() -> None:
-    """Set matplotlib's defaults to COURSE_STYLE for this kernel (each lesson's first cell calls it)."""
+    """Set matplotlib's defaults to COURSE_STYLE for this kernel, and under IPython give every figure a
+    cell shows its alt text (vaelib.alt_text). Each lesson's first cell calls it, after %matplotlib."""
     import matplotlib.style
 
+    from vaelib import alt_text
+
     matplotlib.style.use(COURSE_STYLE)
+    try:
+        shell = get_ipython()  # noqa: F821 - defined in IPython, absent in a plain interpreter
+    except NameError:
+        return
+    alt_text.install(shell)
 
 
 NODES = {"z": (2.0, 2.1), "x": (2.0, 0.8), "θ": (3.3, 1.45), "φ": (0.7, 1.45)}

@@ -1,4 +1,5 @@
-"""Dashboards (lessons 00-05), longer because it still holds the timing and test helpers: a figure built once, redrawn in place, shown as a PNG in an ipywidgets Image.
+"""Dashboards (lessons 00-05), longer because it still holds the timing and test helpers: a figure
+built once, redrawn in place, shown as a PNG in an ipywidgets Image.
 
 Why not `interact` and a fresh plot per slider move? A re-plot costs tens of milliseconds and
 flickers. Here the figure's static part (axes, ticks, labels) is drawn once and kept as a bitmap;
@@ -23,6 +24,7 @@ GitHub) show where no widget can run.
 """
 
 import base64
+import html
 import io
 import json
 import math
@@ -35,7 +37,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from vaelib import threads
+from vaelib import alt_text, threads
 from vaelib.png import png
 
 Draw = Callable[..., Iterable]
@@ -174,7 +176,15 @@ class Dashboard:
         data["text/plain"] = f"Dashboard({names}): run this cell in Jupyter to move the sliders"
         data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
         width, height = self.css_size
-        return data, {"image/png": {"width": width, "height": height}}
+        return data, {"image/png": {"width": width, "height": height, "alt": self.alt_text()}}
+
+    def alt_text(self) -> str:
+        """What the figure shows now, in words (vaelib.alt_text), with the sliders and the readout."""
+        sliders = ", ".join(f"{n} = {v:.3g}" if isinstance(v, float) else f"{n} = {v}"
+                            for n, v in self.values.items())
+        readout = html.unescape(re.sub(r"<[^>]+>", "", self.readout.value)).replace("\xa0", " ")
+        return (f"Dashboard with sliders {sliders}. {alt_text.describe(self.fig)}"
+                + (f" Readout: {' '.join(readout.split())}." if readout.strip() else ""))
 
 
 def _widget_view(widget) -> dict:
