@@ -254,9 +254,21 @@ def actionlint(path: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
-def test_the_workflow_passes_actionlint():
-    done = actionlint(WORKFLOW)
+@pytest.mark.parametrize("workflow", sorted(WORKFLOW.parent.glob("*.yml")), ids=lambda p: p.name)
+def test_every_workflow_passes_actionlint(workflow):
+    done = actionlint(workflow)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_pages_workflow_publishes_what_make_site_builds():
+    import yaml
+
+    flow = yaml.safe_load((WORKFLOW.parent / "pages.yml").read_text())
+    steps = flow["jobs"]["build"]["steps"]
+    assert "make site" in [s.get("run", "").strip() for s in steps]
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    assert upload["with"]["path"] == "build/site"
+    assert flow["jobs"]["deploy"]["steps"][0]["uses"].startswith("actions/deploy-pages@")
 
 
 BROKEN = {
