@@ -17,7 +17,7 @@ One module per symbol of the course, imported by name (nothing heavy happens on 
     train          05  training θ and φ together over minibatches; the weights cache
     example_vae    05  the PyTorch examples' VAE, ported verbatim for the side-by-side
     noise          06  the decoder's σ: fixed (a hyper-parameter), learned per pixel, shared, floored
-    priors         06  a learned Gaussian prior (absorbed by the decoder) and a mixture prior p_λ(z)
+    priors         06  a learned Gaussian prior (absorbed by the decoder) and a mixture prior p_θ(z)
     full_vb        06  θ as a random variable (AEVB Appendix F): q_λ(w) against the exact posterior
     data               scikit-learn's bundled 8x8 digits (and local MNIST files, optional)
     optim              the one optimisation loop of lessons 01-04

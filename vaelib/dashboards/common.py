@@ -32,16 +32,19 @@ def depth_levels(top: float, depths) -> list[float]:
     return sorted(top - d for d in depths) + [top + 1]
 
 
+BLUE, RED = "#3f90da", "#bd1f01"  # petroff10's blue and red (its C3 is grey); the KL also hatched
+
+
 class SplitBar:
     """log p_θ(x) = ELBO + KL drawn as one bar (lessons 03-04): blue from `floor` up to the ELBO, red
-    from there up to the total (a black line). A value below the floor is clipped at it and marked ▼
+    (hatched) from there up to the total (a black line). A value below the floor is clipped at it and marked ▼
     there (the ELBO on the left, the total on the right)."""
 
     def __init__(self, ax, floor: float, width: float = 0.6, labels=("ELBO", "KL", "log p_θ(x)")):
         self.floor, self.width = validate.finite_float("floor", floor), validate.positive("width", width)
         self.ax = ax
-        self.elbo = ax.bar([0], [0], bottom=floor, width=width, color="C0", label=labels[0])[0]
-        self.kl = ax.bar([0], [0], width=width, color="C3", label=labels[1])[0]
+        self.elbo = ax.bar([0], [0], bottom=floor, width=width, color=BLUE, label=labels[0])[0]
+        self.kl = ax.bar([0], [0], width=width, facecolor=RED, edgecolor="w", hatch="///", label=labels[1])[0]
         (self.total,) = ax.plot([], [], color="k", lw=2.5, label=labels[2])
         (self.off_scale,) = ax.plot([], [], "v", color="0.2", ms=8, label="below the floor")
 
