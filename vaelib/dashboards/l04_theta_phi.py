@@ -9,7 +9,6 @@ form (log p_θ(x), the ELBO and the KL to the posterior by three different formu
 import math
 
 import ipywidgets as W
-import matplotlib.colors
 import numpy as np
 import torch
 import traitlets
@@ -32,7 +31,6 @@ DEFAULTS = {"w": 0.5, "b": 0.0, "sigma": 1.0, "a": 0.2, "c": 0.0, "s": 0.6}
 SYMBOL = {"w": "w", "b": "b", "sigma": "σ", "a": "a", "c": "c", "s": "s"}
 X_VIEW, Z_VIEW, DENSITY_TOP = (-5.0, 6.0), (-3.5, 3.5), 1.8
 MARKED = (0.1, 0.5, 0.9)  # the three data points shown in the middle panel: these quantiles of x
-KL_COLOUR = "#bd1f01"  # the KL part of the bar: red (petroff10's third colour), as the text says
 DEPTH = 6.0  # the bar shows the DEPTH nats below the best total; lower values are marked ▼ at its floor
 OVERRIDES = {"phi_star": ("a", "c", "s"), "theta_ml": ("b",)}  # the sliders a ticked toggle sets
 TOGGLES = {"phi_star": "φ = φ*(θ)", "theta_ml": "θ = θ_ML"}
@@ -102,19 +100,17 @@ class _SplitView:
         left, mid, right = fig.subplots(1, 3, width_ratios=[2.0, 2.0, 1.5])
         left.hist(self.x[:, 0].numpy(), bins=30, density=True, color="0.85", label="data (200 $x_i$)")
         (self.marginal_line,) = left.plot([], [], color="k", lw=2, label=r"$p_\theta(x)$")
-        markers = ("^", "s", "o")  # each marked point by its marker as well as its colour
-        for i, xi in enumerate(self.marked[:, 0].tolist()):  # a marker on the x axis, a legend entry
-            left.plot([xi], [0.0], markers[i], ms=9, color=f"C{i}", clip_on=False)
-            mid.plot([], [], color=f"C{i}", marker=markers[i], label=f"$x = {xi:.2f}$")
-        left.set(xlim=X_VIEW, ylim=(0, 0.45), xlabel="$x$", ylabel="density", title=r"the data and $p_\theta(x)$")
-        left.legend(loc="upper left", fontsize=10)
-        colours = [matplotlib.colors.to_rgb(f"C{i}") for i in range(3)]  # the active cycle's first three
-        pale = [tuple(0.55 * c + 0.45 for c in rgb) for rgb in colours]  # lightened: the posteriors under q
-        self.posterior_lines = mid.add_collection(LineCollection([], colors=pale, lw=3))  # one draw call each
+        for i, (xi, mark) in enumerate(zip(self.marked[:, 0].tolist(), "^so", strict=True)):
+            left.plot([xi], [0.0], mark, ms=9, color=f"C{i}", clip_on=False)  # marker and colour both
+            mid.plot([], [], color=f"C{i}", marker=mark, label=f"$x = {xi:.2f}$")
+        left.set(xlim=X_VIEW, ylim=(0, 0.45), xlabel="$x$", ylabel="density", title=r"data and $p_\theta(x)$")
+        colours = [f"C{i}" for i in range(3)]  # one collection per kind: one draw call, not three
+        self.posterior_lines = mid.add_collection(LineCollection([], colors=colours, lw=3, alpha=0.45))
         self.q_lines = mid.add_collection(LineCollection([], colors=colours, lw=1.5, linestyles="--"))
         mid.set(xlim=Z_VIEW, ylim=(0, DENSITY_TOP), xlabel="$z$",
                 title=r"$p_\theta(z \mid x_i)$ solid, $q_\phi(z \mid x_i)$ dashed")
-        mid.legend(loc="upper left", fontsize=10)
+        for ax in (left, mid):
+            ax.legend(loc="upper left", fontsize=10)
         self._bar(right)
         return self.draw
 
@@ -123,7 +119,7 @@ class _SplitView:
         ax.set(xlim=(-0.45, 1.55), ylim=(self.floor, self.best + 0.5), xticks=[], ylabel="nats per point",
                title="the split, per point")
         self.bar = SplitBar(ax, self.floor, 0.6, ("mean ELBO", "mean KL", r"mean $\log p_\theta(x)$"))
-        self.bar.kl.set_color(KL_COLOUR)  # the KL to the posterior, KL(q_φ(z|x) ‖ p_θ(z|x))
+        self.bar.kl.set_color("#bd1f01")  # the KL to the posterior in red (petroff10's), as lesson 04 says
         ax.legend(loc="lower right", fontsize=10, framealpha=1)
 
     def draw(self, **v):
