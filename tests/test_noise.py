@@ -11,7 +11,7 @@ from vaelib.data import digits
 
 
 def test_fixed_sigma_is_not_a_parameter_and_the_elbo_is_squared_error_plus_2_sigma2_kl():
-    """-ELBO = (‖x - μ_θ(z)‖² + 2σ² KL) / (2σ²) + (D/2) log(2πσ²), D = 64: β = 2σ²."""
+    """-ELBO = (‖x - μ_θ(z)‖² + γ KL) / (2σ²) + (D/2) log(2πσ²), D = 64: γ = 2σ²."""
     model = vae.make_vae(noise.FixedNoiseDecoder, 3, hidden=(16,), seed=0, sigma=0.2).double()
     assert sum(p.numel() for p in model.decoder.parameters()) == sum(
         p.numel() for p in model.decoder.net.parameters())

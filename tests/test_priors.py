@@ -1,5 +1,5 @@
 """vaelib.priors: a learned Gaussian prior is absorbed exactly by the first layer (the same p_θ(x),
-checked through the importance weights and the decoder's outputs), and the mixture prior p_λ(z)
+checked through the importance weights and the decoder's outputs), and the mixture prior p_θ(z)
 against its hand formula and, with one standard component, against the N(0, I) prior."""
 
 import math

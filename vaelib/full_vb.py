@@ -11,8 +11,11 @@ as lesson 03's λ was for one x, λ. The bound (eqs. 13-14): log p_α(X) = KL(q_
     L(λ; X) = E_{q_λ(w)}[log p_w(X) + log p_α(w) - log q_λ(w)],
 log p_w(X) = Σ_i log N(x_i; b, w² + σ²) in closed form; with the encoder, Σ_i ELBO_i(w; φ) ≤ log p_w(X)
 takes its place (eq. 21; both KLs analytic, as eq. 24), a lower bound L(λ, φ; X) ≤ L(λ; X).
-p_w(X) reads w only through w²: the exact posterior p_α(w|X) is symmetric with two modes, and a
-Gaussian q covers one (compare it with the posterior on w > 0).
+p_w(X) reads w only through w²: the exact posterior p_α(w|X) is symmetric in ±w, with two modes
+exactly when (1/N) Σ_i (x_i - b)² > σ² (1 + σ²/(N α²)) (else one, at 0); a Gaussian q covers one of
+them (compare it with the posterior on w > 0). With the encoder, the optimal q_φ(z|x) given q_λ(w) is
+the mean-field one, q(z|x) ∝ exp E_{q_λ(w)} log p(x, z | w): precision 1 + (m_w² + s_w²)/σ², mean
+m_w (x - b)/σ² over that precision (the exact posterior at w = m_w has precision 1 + m_w²/σ²).
 This object is also a "model" for vaelib.posterior and vaelib.elbo's grid functions: its latent
 is w, on `grid`; log_joint(X, w) = log p_α(w) + log p_w(X).
 """

@@ -2,7 +2,9 @@
 
     fixed      FixedNoiseDecoder: σ is a number you choose, a hyper-parameter, not part of θ. Then
                    log p_θ(x|z) = -‖x - μ_θ(z)‖² / (2σ²) - (D/2) log(2πσ²),
-               so -ELBO = (‖x - μ_θ(z)‖² + 2σ² KL) / (2σ²) + const: squared error plus β KL, β = 2σ².
+               so -ELBO = (‖x - μ_θ(z)‖² + γ KL) / (2σ²) + const: squared error plus γ KL, γ = 2σ².
+               (Not Higgins et al.'s β, the KL's weight against log p_θ(x|z): a fixed-σ VAE is β = 1,
+               and a β-VAE at noise σ₀ is, up to the factor β and a constant, the VAE at σ₀√β.)
     shared     SharedNoiseDecoder: one σ for every pixel and every z, learned: part of θ.
     per pixel  vaelib.vae.GaussianDecoder (AEVB C.2): σ(z) is an OUTPUT, its weights are part of θ,
                and the likelihood has no maximum (Mattei & Frellsen 2018) unless σ has a floor

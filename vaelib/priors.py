@@ -5,9 +5,10 @@
                        absorb_prior() moves m and s into that layer (and into the encoder's output
                        layer), giving a VAE with p(u) = N(0, I), the SAME p_θ(x) and the same ELBO
                        for every x, and a different θ. A learned Gaussian prior buys nothing.
-    MixturePriorVAE    p_λ(z) = Σ_k π_k N(z; m_k, diag s_k²) (Tomczak's MoG prior, his p_λ(z)): no
-                       affine layer turns N(0, I) into it. Its KL has no closed form; the ELBO
-                       uses the estimate log q_φ(z|x) - log p_λ(z) at the draws (AEVB eq. 6's terms).
+    MixturePriorVAE    p_θ(z) = Σ_k π_k N(z; m_k, diag s_k²), π, m_k, s_k part of θ (Tomczak's
+                       mixture-of-Gaussians prior): no affine layer turns N(0, I) into it. Its KL has
+                       no closed form; the ELBO uses the estimate log q_φ(z|x) - log p_θ(z) at the
+                       draws (AEVB eq. 6's terms).
 """
 
 import copy
@@ -60,7 +61,7 @@ def absorb_prior(model: GaussianPriorVAE) -> VAE:
 
 
 class MixturePriorVAE(VAE):
-    """A VAE with Tomczak's mixture-of-Gaussians prior p_λ(z) = Σ_k π_k N(z; m_k, diag s_k²),
+    """A VAE with Tomczak's mixture-of-Gaussians prior p_θ(z) = Σ_k π_k N(z; m_k, diag s_k²),
     π = softmax(w) with w = 0 at the start (as his MoGPrior); the means drawn from N(0, I) with
     `seed` (his: randn times a multiplier) and log s_k = 0 (his: random log-variances)."""
 
@@ -76,7 +77,7 @@ class MixturePriorVAE(VAE):
         self.prior_log_scales = nn.Parameter(torch.zeros(k, self.z_dim, **like))
 
     def prior(self) -> MixtureSameFamily:
-        """p_λ(z) = Σ_k softmax(w)_k N(z; m_k, diag s_k²)."""
+        """p_θ(z) = Σ_k softmax(w)_k N(z; m_k, diag s_k²)."""
         parts = Independent(Normal(self.prior_means, self.prior_log_scales.exp(), validate_args=False), 1)
         return MixtureSameFamily(Categorical(logits=self.prior_logits, validate_args=False), parts,
                                  validate_args=False)
