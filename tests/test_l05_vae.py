@@ -42,7 +42,9 @@ def test_each_position_shows_its_own_theta_k_and_phi_k_and_their_elbo_split():
         with torch.no_grad():
             z = torch.tensor([[-3 + 0.3, 3 - 0.3]])  # the top-left tile's centre
             tile = torch.sigmoid(m.decoder.net(z)).view(8, 8).numpy()
-            np.testing.assert_allclose(image.get_array()[:8, :8], tile, rtol=1e-5, atol=1e-6)
+            shown = image.get_array()
+            np.testing.assert_allclose(shown[1:9, 1:9], tile, rtol=1e-5, atol=1e-6)  # inside its frame
+            assert shown.shape == (100, 100) and not shown[0].any() and not shown[:, 9:11].any()  # frames
             means = m.encoder.net(x_test)[:, :2].numpy()
             for digit, line in enumerate(lines):  # one line of markers per digit, in test-set order
                 np.testing.assert_allclose(line.get_xydata(), means[labels("test").numpy() == digit],

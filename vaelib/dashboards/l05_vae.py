@@ -9,8 +9,6 @@ import zlib
 import ipywidgets as W
 import numpy as np
 import torch
-from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
 from torch import nn
 
 from vaelib import elbo
@@ -21,8 +19,9 @@ Z_RANGE, Z_STEP = (-3.0, 3.0), 0.05
 
 
 class _LatentView:
-    """Left: the encoder means E_q[z|x] of the test digits, coloured by label, and the current z.
-    Right: the 64 Bernoulli means y = sigmoid(MLP_θ(z)) of p_θ(x|z) as an 8x8 image."""
+    """Left: the encoder means E_q[z|x] of the test digits, coloured and labelled by digit, and the
+    current z. Right: the 64 Bernoulli means y = sigmoid(MLP_θ(z)) of p_θ(x|z) as an 8x8 image of
+    square pixels in a frame (its white border pixels stay visible as part of the square)."""
 
     def __init__(self, model):
         from vaelib.data import digits, labels
@@ -43,16 +42,14 @@ class _LatentView:
 
     def build(self, fig, z1, z2):
         left, right = fig.subplots(1, 2, width_ratios=[1.35, 1])
-        sc = left.scatter(self.means[:, 0], self.means[:, 1], c=self.colours, cmap="tab10", s=7,
-                          vmin=-0.5, vmax=9.5)
-        fig.colorbar(sc, ax=left, ticks=range(10), label="digit (never seen in training)")
-        left.set(xlim=Z_RANGE, ylim=Z_RANGE, xlabel="z₁", ylabel="z₂", aspect="equal",
-                 title="encoder means of the test digits")
+        left.scatter(self.means[:, 0], self.means[:, 1], c=[f"C{d}" for d in self.colours], s=7)
+        _label_digits(left, self.means, self.colours)  # each digit named where its means gather
+        left.set(xlim=Z_RANGE, ylim=Z_RANGE, xlabel=r"$z_1$", ylabel=r"$z_2$", aspect="equal",
+                 title=r"means of $q_\phi(z \mid x)$, test digits")
         (self.marker,) = left.plot([], [], "X", ms=13, color="black", mec="white", mew=1.5)
         self.image = right.imshow(np.zeros((8, 8)), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-        right.set_axis_off()
-        right.set_title("p_θ(x|z): Bernoulli means")
-        fig.colorbar(self.image, ax=right, label="P(pixel = 1 | z)")
+        right.set(xticks=[], yticks=[], title=r"$p_\theta(x \mid z)$: Bernoulli means")  # framed square
+        fig.colorbar(self.image, ax=right, label=r"$P(x_d = 1 \mid z)$")
         return self.draw
 
     def draw(self, z1, z2):
@@ -83,9 +80,10 @@ GRID, Z_LIM, SNAPSHOTS = 10, 3.0, 20
 
 
 class _TrainingView:
-    """Left: p_θk(x|z) Bernoulli means on a GRID x GRID grid of z. Middle: the means of q_φk(z|x)
-    for the test digits, coloured by label. Right: E_q log p_θ(x|z), -KL and the ELBO on the test
-    digits against the training step (a log scale: the snapshots are spaced so), a marker at k."""
+    """Left: p_θk(x|z) Bernoulli means on a GRID x GRID grid of z, each 8x8 tile square in a white
+    1-pixel frame. Middle: the means of q_φk(z|x) for the test digits, coloured and labelled by digit.
+    Right: E_q log p_θ(x|z), -KL and the ELBO on the test digits against the training step (a log
+    scale: the snapshots are spaced so), a marker at k."""
 
     def __init__(self, model, snapshots):
         from vaelib.data import digits, labels
@@ -101,8 +99,8 @@ class _TrainingView:
             m.load_state_dict(state)
             m.eval()
             with torch.no_grad():
-                tiles = m.decoder(zz).mean.view(GRID, GRID, 8, 8).permute(0, 2, 1, 3)
-                self.tiles.append(tiles.reshape(8 * GRID, 8 * GRID).cpu().numpy())
+                tiles = nn.functional.pad(m.decoder(zz).mean.view(GRID, GRID, 8, 8), (1, 1, 1, 1))
+                self.tiles.append(tiles.permute(0, 2, 1, 3).reshape(10 * GRID, 10 * GRID).cpu().numpy())
                 q = m.encoder(x)
                 self.means.append(q.mean.cpu().numpy())
                 expected, kl = m.elbo_terms(x, q, elbo.reparameterised_sample(q, 10, g))
@@ -112,34 +110,46 @@ class _TrainingView:
 
     def build(self, fig, k):
         k = int(k)  # an IntSlider's value; timing helpers may pass it as a float
-        left, mid, right = fig.subplots(1, 3, width_ratios=[1, 1.15, 1.25])
+        left, mid, right = fig.subplots(1, 3, width_ratios=[1, 1, 1.25])
         self.image = left.imshow(self.tiles[k], cmap="gray_r", vmin=0, vmax=1, extent=(-Z_LIM, Z_LIM) * 2,
                                  interpolation="nearest")
-        left.set(xlabel="z₁", ylabel="z₂", title="θ_k: p_θ(x|z) on a z grid")
+        left.set(xlabel=r"$z_1$", ylabel=r"$z_2$", title=r"$\theta_k$: $p_\theta(x \mid z)$ on a grid")
         # one marker line per digit (Agg stamps a Line2D's markers ~20x faster than a scatter's)
-        self.dots = [mid.plot([], [], "o", ms=2.2, color=f"C{d}", label=str(d))[0] for d in range(10)]
-        digit = ScalarMappable(Normalize(-0.5, 9.5), "tab10")  # the colours C0..C9 of the lines
-        fig.colorbar(digit, ax=mid, ticks=range(10), label="digit (never seen in training)")
-        mid.set(xlim=(-Z_LIM, Z_LIM), ylim=(-Z_LIM, Z_LIM), xlabel="z₁", ylabel="z₂", aspect="equal",
-                title="φ_k: means of q_φ(z|x), test x")
-        right.plot(self.steps, self.expected, label="E_q log p_θ(x|z)", color="C0")
-        right.plot(self.steps, -self.kl, label="-KL(q ‖ p(z))", color="C3")
-        right.plot(self.steps, self.expected - self.kl, label="ELBO", color="k")
+        self.dots = [mid.plot([], [], "o", ms=2.2, color=f"C{d}")[0] for d in range(10)]
+        self.names = [mid.text(0, 0, str(d), ha="center", va="center", fontsize=11, fontweight="bold",
+                               color=f"C{d}", bbox=_BOX) for d in range(10)]
+        mid.set(xlim=(-Z_LIM, Z_LIM), ylim=(-Z_LIM, Z_LIM), xlabel=r"$z_1$", ylabel=r"$z_2$", aspect="equal",
+                title=r"$\phi_k$: means of $q_\phi(z \mid x)$")
+        right.plot(self.steps, self.expected, "--", color="C0",
+                   label=r"$\mathbb{E}_q \log p_\theta(x \mid z)$")
+        right.plot(self.steps, -self.kl, ":", label=r"$-\mathrm{KL}(q \,\|\, p_\theta(z))$", color="C1", lw=2)
+        right.plot(self.steps, self.expected - self.kl, "-", label="ELBO", color="k")
         (self.marker,) = right.plot([], [], "o", color="k", ms=7)
         right.set_xscale("symlog", linthresh=1)  # step 0 (the start) and then a log scale
         right.set(xlabel="training step", ylabel="nats per test image", title="ELBO = reconstruction - KL")
-        right.legend(fontsize=7, loc="lower right")
+        right.legend(fontsize=9, loc="lower right")
         return self.draw
 
     def draw(self, k):
         k = int(k)
         self.image.set_data(self.tiles[k])
-        for d, line in enumerate(self.dots):
+        for d, (line, name) in enumerate(zip(self.dots, self.names, strict=True)):
             line.set_data(*self.means[k][self.colours == d].T)
+            name.set_position(np.median(self.means[k][self.colours == d], axis=0))
         self.marker.set_data([self.steps[k]], [self.expected[k] - self.kl[k]])
         readout = (f"k = {k}: after step {self.steps[k]} of {self.steps[-1]} &nbsp; reconstruction "
                    f"{self.expected[k]:.2f} - KL {self.kl[k]:.2f} = ELBO {self.expected[k] - self.kl[k]:.2f}")
-        return [self.image, *self.dots, self.marker, readout]
+        return [self.image, *self.dots, self.marker, *self.names, readout]
+
+
+_BOX = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)
+
+
+def _label_digits(ax, means, labels) -> None:
+    """Each digit's name at the median of its encoder means: a direct label, not only a colour."""
+    for d in range(10):
+        ax.text(*np.median(means[labels == d], axis=0), str(d), ha="center", va="center", fontsize=11,
+                fontweight="bold", color=f"C{d}", bbox=_BOX)
 
 
 def training_dashboard(model=None, snapshots=None) -> Dashboard:
@@ -166,15 +176,16 @@ def training_dashboard(model=None, snapshots=None) -> Dashboard:
 def _course_snapshots():
     """The course's 2-D model (train.COURSE_SETTING, COURSE_TRAINING, seed 0) and SNAPSHOTS of its
     training, read from the weights cache when a valid file is there, else trained and written."""
-    from vaelib import train
+    from vaelib import threads, train
     from vaelib.data import digits
 
     tag = zlib.crc32(repr((train.COURSE_SETTING, train.COURSE_TRAINING, SNAPSHOTS)).encode())
     path = train.CACHE_DIR / f"vae_digits_binary_z2_seed0_snapshots_{tag:08x}.pt"
     kept = _Snapshots()
     if not train.load_weights(kept, path):
-        hist = train.train(kept.models[-1], digits("train", "binary"), seed=0, snapshots=SNAPSHOTS,
-                           progress=False, **train.COURSE_TRAINING)
+        with threads(1):  # as course_model: the same numbers on every machine
+            hist = train.train(kept.models[-1], digits("train", "binary"), seed=0, snapshots=SNAPSHOTS,
+                               progress=False, **train.COURSE_TRAINING)
         for m, (_, state) in zip(kept.models, hist["snapshots"], strict=True):
             m.load_state_dict(state)
         kept.steps.copy_(torch.tensor([s for s, _ in hist["snapshots"]]))
