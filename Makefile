@@ -27,7 +27,7 @@ lab: $(BIN)/.installed
 # Two processes (pytest-xdist), each taking whole files: the browser suite in one, the rest in the
 # other, on the two cores a course machine has. `python -m pytest` alone runs them one by one.
 test: $(BIN)/.installed test-colab
-	$(BIN)/ruff check vaelib tests benchmarks tools jupyter site conftest.py
+	$(BIN)/ruff check vaelib harness tests benchmarks tools jupyter site conftest.py
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Colab's libraries (colab/requirements.txt: ipywidgets 7.7.1, numpy 2.1.3, matplotlib 3.10.0, ...) in

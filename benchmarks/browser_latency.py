@@ -36,10 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import browser_lab as lab  # noqa: E402
-
-from vaelib.dashboards import all_dashboards  # noqa: E402
+from harness import browser_lab as lab
+from vaelib.dashboards import all_dashboards
 
 FLOOR_NAME = "floor (swap two ready PNGs)"
 FLOOR = """import io

@@ -19,6 +19,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from harness.dashboards import time_update  # noqa: E402
 from vaelib.dashboards import all_dashboards  # noqa: E402
 
 GOAL_MS, GOAL_RATIO = 8.0, 4.0
@@ -26,9 +27,9 @@ GOAL_MS, GOAL_RATIO = 8.0, 4.0
 
 def measure(factory, moves: int, naive_moves: int) -> dict:
     dash = factory()
-    dash.time_update(10, seed=1)  # warm-up: first draws fill matplotlib's caches
-    fast = dash.time_update(moves, seed=2)
-    naive = dash.time_update(naive_moves, naive=True, seed=3)
+    time_update(dash, 10, seed=1)  # warm-up: first draws fill matplotlib's caches
+    fast = time_update(dash, moves, seed=2)
+    naive = time_update(dash, naive_moves, naive=True, seed=3)
     median, naive_median = float(np.median(fast)), float(np.median(naive))
     return {"median_ms": round(median, 2), "p90_ms": round(float(np.percentile(fast, 90)), 2),
             "naive_median_ms": round(naive_median, 1), "ratio": round(naive_median / median, 1)}

@@ -22,9 +22,10 @@ if WORKER is None or "VAELIB_CHECK_WRONG_ANSWERS" not in os.environ:
                                                                 suffix=".log")[1]
 WRONG_ANSWER_LOG = os.environ["VAELIB_CHECK_WRONG_ANSWERS"]
 
-import browser_lab  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+
+from harness import browser_lab  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -38,10 +38,11 @@ import sys
 import threading
 from pathlib import Path
 
-import browser_lab as lab
 import numpy as np
 import pytest
 from playwright.sync_api import sync_playwright
+
+from harness import browser_lab as lab
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -19,9 +19,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import browser_lab as lab
 import pytest
 from playwright.sync_api import sync_playwright
+
+from harness import browser_lab as lab
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "site" / "node_modules" / "axe-core" / "axe.min.js"

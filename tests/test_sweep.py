@@ -20,6 +20,7 @@ import pytest
 import torch
 
 import vaelib.dashboards
+from harness.dashboards import drawn_arrays
 from vaelib.dashboards import all_dashboards
 from vaelib.widgets import Dashboard, slider
 
@@ -70,7 +71,7 @@ def check_position(dash: Dashboard, values: dict) -> str | None:
                                                      under="ignore"):
             warnings.simplefilter("error")
             image = dash.update(**values)
-            arrays = dash.drawn_arrays()
+            arrays = drawn_arrays(dash)
     except Exception as e:  # any exception, or a warning turned into one, is the finding
         return f"at {values}: {type(e).__name__}: {e}"
     if not image.startswith(PNG_SIGNATURE):

@@ -1,4 +1,5 @@
-"""A Jupyter server and a Chromium page driving it, for tests/test_browser.py and the benchmark.
+"""A Jupyter server and a Chromium page driving it, for tests/test_browser.py, tests/test_site.py
+and benchmarks/browser_latency.py.
 
 Everything waits for a state (a server file, an HTTP answer, a DOM condition), never for a
 fixed time. The server runs on a temporary copy of the notebooks with fresh Jupyter folders,
