@@ -53,6 +53,7 @@ site: $(BIN)/.installed
 	cd site && { test -d node_modules/mathjax || npm ci --no-audit --no-fund --silent; }
 	$(BIN)/python tools/site.py
 
+# Every benchmark in benchmarks/ (INSTRUCTORS.md lists them), each printing its table; each also takes --json.
 benchmarks: $(BIN)/.installed
 	for b in benchmarks/*.py; do \
 	  if [ $$b = benchmarks/browser_latency.py ] && [ ! -x /usr/bin/chromium ]; then \

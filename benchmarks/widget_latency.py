@@ -1,11 +1,13 @@
-"""Slider-update latency of every dashboard of the course, headless, against a naive re-plot.
+"""What a slider move costs in the kernel: every dashboard of the course, headless, against a naive re-plot.
 
     python benchmarks/widget_latency.py            a table
     python benchmarks/widget_latency.py --json     {"dashboards": {NAME: {"median_ms", "p90_ms",
                                                     "naive_median_ms", "ratio"}}}
 
-"update" is what a slider move costs in the kernel: the in-place redraw plus the PNG sent to the page.
-"naive" is what `interactive_output` does for the same figure: a new figure, drawn in full, saved as PNG.
+"update" is what a slider move costs in the kernel: the in-place redraw plus the PNG sent to the page
+(harness.dashboards.time_update at seeded random slider positions). "naive" is what `interactive_output`
+does for the same figure: a new figure, drawn in full, saved as PNG (harness.dashboards.naive_update).
+The rest of a key press, in a browser, is benchmarks/browser_latency.py's.
 Goal on a 2-core machine: every dashboard <= 8 ms median and >= 4x faster than its naive re-plot.
 """
 
@@ -35,24 +37,6 @@ def measure(factory, moves: int, naive_moves: int) -> dict:
             "naive_median_ms": round(naive_median, 1), "ratio": round(naive_median / median, 1)}
 
 
-def fast_path(repeats: int = 2000) -> dict:
-    """The dashboards' one numpy copy (dashboards.common.normal_pdf) against torch's Normal, for one
-    curve of 241 points as a dashboard draws it: microseconds per curve, best of 5."""
-    import timeit
-
-    from torch.distributions import Normal
-
-    from vaelib.dashboards.common import normal_pdf
-
-    t = np.linspace(-9, 9, 241)
-    z = torch.as_tensor(t)
-    mean, std = torch.tensor(0.3, dtype=torch.float64), torch.tensor(1.2, dtype=torch.float64)
-    runs = {"numpy_normal_pdf_us": lambda: normal_pdf(t, 0.3, 1.2),
-            "torch_normal_us": lambda: Normal(mean, std).log_prob(z).exp().numpy()}
-    best = {k: min(timeit.repeat(f, number=repeats, repeat=5)) for k, f in runs.items()}
-    return {k: round(seconds / repeats * 1e6, 2) for k, seconds in best.items()}
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -69,9 +53,8 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
     results = {name: measure(f, args.moves, args.naive_moves)
                for name, f in all_dashboards().items() if args.only in name}
-    fast = fast_path()
     if args.json:
-        print(json.dumps({"dashboards": results, "fast_path": fast}, indent=2))
+        print(json.dumps({"dashboards": results}, indent=2))
     else:
         print(f"{'dashboard':<34}{'median ms':>10}{'p90 ms':>9}{'naive ms':>10}{'ratio':>8}  goal")
         for name, r in results.items():
@@ -81,8 +64,6 @@ def main(argv=None) -> int:
         print(f"({args.moves} moves each, {args.naive_moves} naive re-plots; goal <= {GOAL_MS:g} ms median, "
               f">= {GOAL_RATIO:g}x faster than naive; {args.threads} torch thread(s); "
               f"load average {os.getloadavg()[0]:.1f})")
-        print(f"one 241-point density curve: numpy (dashboards.common.normal_pdf) "
-              f"{fast['numpy_normal_pdf_us']} µs, torch Normal {fast['torch_normal_us']} µs")
     return 0
 
 

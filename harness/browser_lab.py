@@ -50,6 +50,14 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
 
 # ---------------------------------------------------------------- the server
 
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    """What a copy of the notebooks leaves out: checkpoints, and whatever is neither a file nor a
+    folder (a kernel's IPC socket left behind in a notebook's folder cannot be copied)."""
+    paths = {name: os.path.join(folder, name) for name in names}
+    return {name for name, path in paths.items() if name == ".ipynb_checkpoints"
+            or not (os.path.isfile(path) or os.path.isdir(path))}
+
+
 class LabServer:
     """`python -m jupyter lab`: 127.0.0.1, a free port, a token, fresh folders, a notebook copy.
 
@@ -62,8 +70,7 @@ class LabServer:
             raise ValueError(f"stack: expected one of {STACKS}, got {stack!r}")
         self.workdir, self.token, self.stack, self.extra_env = workdir, token, stack, env or {}
         self.root = workdir / "root"
-        shutil.copytree(notebooks, self.root / notebooks.name,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        shutil.copytree(notebooks, self.root / notebooks.name, ignore=_not_copied)
         self.dirs = {name: workdir / name for name in ("config", "data", "workspaces", "settings",
                                                        "ipython", "cache")}
         for d in self.dirs.values():
