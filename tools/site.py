@@ -16,10 +16,15 @@
 """
 
 import argparse
+import base64
+import hashlib
+import html
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -43,19 +48,23 @@ def notebooks() -> list[Path]:
 
 
 def executed(rel: Path) -> nbformat.NotebookNode:
-    """The executed copy of notebooks/<rel>, executed now if `make test` left none."""
+    """The executed copy of notebooks/<rel>, executed now if `make test` left none (a page of prose
+    only is its own executed copy)."""
     copy = EXECUTED / rel
-    if not copy.is_file():
+    if copy.is_file():
+        return nbformat.read(copy, as_version=4)
+    nb = nbformat.read(NOTEBOOKS / rel, as_version=4)
+    if any(c.cell_type == "code" for c in nb.cells):
         print(f"site: {rel} has no executed copy in build/executed/: executing it now", flush=True)
-        nb = nbformat.read(NOTEBOOKS / rel, as_version=4)
-        km = KernelManager(kernel_name="python3", transport="ipc")  # no TCP port, as the course's server
-        NotebookClient(nb, km=km, timeout=900,
-                       resources={"metadata": {"path": str((NOTEBOOKS / rel).parent)}}).execute()
+        with tempfile.TemporaryDirectory(prefix="site-kernel-") as sockets:  # IPC, no TCP port
+            km = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
+            NotebookClient(nb, km=km, timeout=900,
+                           resources={"metadata": {"path": str((NOTEBOOKS / rel).parent)}}).execute()
         copy.parent.mkdir(parents=True, exist_ok=True)
         tmp = copy.with_suffix(".tmp")
         nbformat.write(nb, tmp)
         tmp.replace(copy)
-    return nbformat.read(copy, as_version=4)
+    return nb
 
 
 def live_line(rel: Path) -> nbformat.NotebookNode:
@@ -69,7 +78,10 @@ def live_line(rel: Path) -> nbformat.NotebookNode:
 
 def staged(nb: nbformat.NotebookNode, rel: Path) -> nbformat.NotebookNode:
     cells = []
+    readme = re.compile(r"\]\(((?:\.\./)+)README\.md")  # the README is the repository's page, not the site's
     for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = readme.sub(f"](https://github.com/{REPO}/blob/main/README.md", cell.source)
         tags = set(cell.get("metadata", {}).get("tags", []))
         if tags & OUT_OF_SIGHT:
             cell.metadata["tags"] = sorted(tags | {"hide-input"})
@@ -104,6 +116,30 @@ def stage(src: Path) -> None:
         copy(mathjax / part, src / "_static" / "mathjax" / part)
 
 
+def figure_alts(src: Path) -> dict[str, str]:
+    """{sha256 of a PNG: its alt text} over every staged notebook's outputs (vaelib.alt_text's)."""
+    alts = {}
+    for path in (src / "notebooks").rglob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+                alt = out.get("metadata", {}).get("image/png", {}).get("alt")
+                if alt and "image/png" in out.get("data", {}):
+                    alts[hashlib.sha256(base64.b64decode(out["data"]["image/png"])).hexdigest()] = alt
+    return alts
+
+
+def give_figures_their_alt(out: Path, alts: dict[str, str]) -> None:
+    """myst-nb names each output image by its bytes' sha256 and reads only width and height from the
+    output's metadata, leaving docutils' default alt (the file's path): put the figure's own back."""
+    pattern = re.compile(r'alt="[^"]*/_images/([0-9a-f]{64})\.png"')
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        fixed = pattern.sub(lambda m: f'alt="{html.escape(alts.get(m.group(1), ""), quote=True)}"'
+                            if m.group(1) in alts else m.group(0), text)
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "site")
@@ -113,6 +149,7 @@ def main(argv=None) -> int:
     done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "2", str(src),
                            str(args.out)])
     if done.returncode == 0:
+        give_figures_their_alt(args.out, figure_alts(src))
         pages = sorted(p.relative_to(args.out).as_posix() for p in args.out.rglob("*.html")
                        if not p.relative_to(args.out).parts[0].startswith(("_", "genindex", "search")))
         print(json.dumps({"site": str(args.out / "index.html"), "pages": len(pages)}))
