@@ -16,7 +16,7 @@ def slider_grid(ranges, n):
 def test_linear_dashboard_axes_fit_every_slider_position():
     from vaelib.dashboards import l02_lvm as D
 
-    mu, s, w, b, sigma, x = slider_grid(D.RANGES, 9)
+    mu, s, w, b, sigma, x = slider_grid(D._RANGES, 9)
     m = joint.LinearGaussianLVM(0.0, 1.0, 1.0, 0.0, 1.0)  # for its formulas, applied elementwise below
     m.mu_z, m.s_z, m.w, m.b, m.sigma = mu, s, w, b, sigma
     curves = {"prior": (m.prior(), D.Z_LIM), "marginal": (m.marginal(), D.X_LIM),
@@ -24,11 +24,11 @@ def test_linear_dashboard_axes_fit_every_slider_position():
     for name, (p, (lo, hi)) in curves.items():
         assert (p.mean - 2 * p.stddev >= lo).all() and (p.mean + 2 * p.stddev <= hi).all(), name
         peak = p.log_prob(p.mean).exp().max()
-        assert peak < D.Y_TOP[name], name
+        assert peak < D._Y_TOP[name], name
     for z in D.Z_SHOWN:
         lik = m.likelihood(torch.tensor(z, dtype=torch.float64))
         assert (lik.mean.abs() + 2 * lik.stddev <= D.X_LIM[1]).all()
-    assert 1 / (sigma.min() * math.sqrt(2 * math.pi)) < D.Y_TOP["likelihood"]
+    assert 1 / (sigma.min() * math.sqrt(2 * math.pi)) < D._Y_TOP["likelihood"]
 
 
 def test_linear_dashboard_tags_come_from_the_dependency_matrix_and_light_the_moved_panels():
@@ -43,7 +43,7 @@ def test_linear_dashboard_tags_come_from_the_dependency_matrix_and_light_the_mov
     assert all(t.endswith("reads μ_z, s_z, w, b, σ") for t in titles[2:])
 
     def lit():
-        return [a for a in d._changed if getattr(a, "get_color", lambda: "")() == D.HIGHLIGHT]
+        return [a for a in d._changed if getattr(a, "get_color", lambda: "")() == D._HIGHLIGHT]
 
     for control, n_lit in [("w", 4), ("x", 1), ("mu_z", 4)]:
         d.update(**{control: d.values[control] + 0.1})
@@ -81,16 +81,16 @@ def test_nonlinear_dashboard_fits_its_axes_and_draws_the_library_posterior():
     from vaelib.dashboards import l02_network as D
 
     grid = torch.linspace(-8, 8, 1601, dtype=torch.float64)
-    xs = torch.linspace(*D.RANGES["x"], 41, dtype=torch.float64)
+    xs = torch.linspace(*D._RANGES["x"], 41, dtype=torch.float64)
     outside = (grid < D.Z_LIM[0]) | (grid > D.Z_LIM[1])
-    for sigma in torch.linspace(*D.RANGES["sigma"], 9).tolist():
+    for sigma in torch.linspace(*D._RANGES["sigma"], 9).tolist():
         m = joint.NonlinearLVM(sigma=sigma, grid=grid)
         with torch.no_grad():
             p = m.posterior(xs)
-            assert p.density.max() < D.Y_TOP["posterior"]
+            assert p.density.max() < D._Y_TOP["posterior"]
             assert (p.density[:, outside].sum(-1) * p.dz).max() < 0.01  # <1% of mass off-panel
-            assert m.log_marginal(xs).exp().max() < D.Y_TOP["marginal"]
-    assert D.DEFAULTS["sigma"] == joint.NonlinearLVM().sigma.item()  # the lesson's model, to start
+            assert m.log_marginal(xs).exp().max() < D._Y_TOP["marginal"]
+    assert D._DEFAULTS["sigma"] == joint.NonlinearLVM().sigma.item()  # the lesson's model, to start
     d = D.dashboard()
     for sigma in (0.2, 0.5, 1.0):  # the precomputed marginal curve on the coarse grid
         d.update(sigma=sigma)
@@ -117,11 +117,11 @@ def test_the_linear_dashboards_matrix_is_autograds_at_every_position_it_shows():
     from vaelib.dashboards.common import positions
 
     rng = np.random.default_rng(7)
-    grid = {c: positions(*D.RANGES[c], 0.05) for c in D.RANGES}
+    grid = {c: positions(*D._RANGES[c], 0.05) for c in D._RANGES}
     for _ in range(400):
         v = {c: float(rng.choice(g)) for c, g in grid.items()}
         for c in ("w", "mu_z", "b"):
             v[c] = 0.0 if rng.random() < 0.15 else v[c]
         v["x"] = v["b"] if rng.random() < 0.1 else v["x"]
-        shown = D._dependencies_at(tuple(round(v[c], 9) for c in D.RANGES))
+        shown = D._dependencies_at(tuple(round(v[c], 9) for c in D._RANGES))
         assert dict(shown) == dict(D.linear_dependencies(v)), v

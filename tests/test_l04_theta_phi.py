@@ -32,8 +32,8 @@ def closed_form(v: dict, x: torch.Tensor) -> LinearGaussianLVM:
 def test_data_come_from_the_fixed_truth():
     x = D.data_set()
     assert x.shape == (200, 1) and torch.equal(x, D.data_set())  # seeded
-    assert abs(x.mean().item() - D.TRUTH["b"]) < 0.3
-    assert abs(x.var().item() - (D.TRUTH["w"] ** 2 + D.TRUTH["sigma"] ** 2)) < 0.6
+    assert abs(x.mean().item() - D._TRUTH["b"]) < 0.3
+    assert abs(x.var().item() - (D._TRUTH["w"] ** 2 + D._TRUTH["sigma"] ** 2)) < 0.6
 
 
 @pytest.mark.parametrize("name", ["a", "c", "s", "w", "b", "sigma"])
@@ -45,17 +45,17 @@ def test_moving_phi_changes_only_the_split_and_moving_theta_the_total(dash, name
     if name in D.PHI:  # (that the total holds no φ is by construction; its value is checked below)
         assert abs(after["kl"] - before["kl"]) > 1e-4
         assert after["elbo"] - before["elbo"] == pytest.approx(before["kl"] - after["kl"], abs=1e-12)
-        said = ("changed only the split", f"φ ({D.SYMBOL[name]})")
+        said = ("changed only the split", f"φ ({D._SYMBOL[name]})")
     else:
         assert abs(after["total"] - before["total"]) > 1e-4
-        said = ("changed the total", f"θ ({D.SYMBOL[name]})")
+        said = ("changed the total", f"θ ({D._SYMBOL[name]})")
     assert all(s in dash.readout.value for s in said)
 
 
 def test_the_split_adds_up_and_each_part_is_the_closed_form(dash):
     x, rng = D.data_set(), np.random.default_rng(0)
     for _ in range(20):
-        v = {k: float(rng.uniform(lo, hi)) for k, (lo, hi, _) in D.RANGES.items()}
+        v = {k: float(rng.uniform(lo, hi)) for k, (lo, hi, _) in D._RANGES.items()}
         dash.update(**v, phi_star=False, theta_ml=False)
         t = numbers(dash)
         model = closed_form(v, x)

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MUTATIONS = [
     ("M1", "vaelib/elbo.py", "halve the KL in the ELBO",
      "kl = kl_divergence(_q(q), model.prior())", "kl = 0.5 * kl_divergence(_q(q), model.prior())"),
+    ("M1b", "vaelib/vae.py", "halve the KL in the VAE's ELBO (lesson 05's training and estimates)",
+     "return log_lik, kl_divergence(q, self.prior())", "return log_lik, 0.5 * kl_divergence(q, self.prior())"),
     ("M2", "vaelib/posterior.py", "drop one node (the middle one) from the grid quadrature of log p(x)",
      "return torch.logsumexp(log_joint_on_grid(model, x, grid), -1) + math.log(grid[1] - grid[0])",
      "lj = log_joint_on_grid(model, x, grid)\n    g = lj.shape[-1] // 2\n"

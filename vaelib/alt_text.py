@@ -16,7 +16,7 @@ import re
 
 from matplotlib.figure import Figure
 
-TEX = {r"\theta": "θ", r"\phi": "φ", r"\varphi": "φ", r"\lambda": "λ", r"\mu": "μ", r"\sigma": "σ",
+_TEX = {r"\theta": "θ", r"\phi": "φ", r"\varphi": "φ", r"\lambda": "λ", r"\mu": "μ", r"\sigma": "σ",
        r"\alpha": "α", r"\beta": "β", r"\gamma": "γ", r"\varepsilon": "ε", r"\epsilon": "ε", r"\pi": "π",
        r"\mid": "|", r"\|": "‖", r"\cdot": "·", r"\sum": "Σ", r"\int": "∫", r"\infty": "∞",
        r"\approx": "≈", r"\leq": "≤", r"\geq": "≥", r"\star": "*", r"\ldots": "…", r"\dots": "…",
@@ -26,7 +26,7 @@ TEX = {r"\theta": "θ", r"\phi": "φ", r"\varphi": "φ", r"\lambda": "λ", r"\mu
 
 def plain(text: str) -> str:
     """Mathtext made readable: `$p_\\theta(z \\mid x)$` -> `p_θ(z | x)`."""
-    for tex, char in sorted(TEX.items(), key=lambda kv: -len(kv[0])):
+    for tex, char in sorted(_TEX.items(), key=lambda kv: -len(kv[0])):
         text = text.replace(tex, char)
     text = re.sub(r"\\(?:mathrm|mathcal|mathbf|text|operatorname)\{([^}]*)\}", r"\1", text)
     text = re.sub(r"\^\{?2\}?", "²", text)
@@ -44,7 +44,7 @@ def _labels(ax) -> list[str]:
     return list(dict.fromkeys(label for label in labels if label))
 
 
-def panel(ax) -> str:
+def _panel(ax) -> str:
     """One panel in words: title, what against what, the ranges, the labelled series, images, texts."""
     title = plain(" ".join(t for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t))
     body = []
@@ -70,7 +70,7 @@ def describe(fig: Figure) -> str:
     axes = [ax for ax in fig.axes if ax.get_visible() and not hasattr(ax, "_colorbar")]
     head = plain(fig._suptitle.get_text()) if fig._suptitle is not None else ""
     parts = [f"Figure{', ' + repr(head) if head else ''}, {len(axes)} panel{'s' if len(axes) != 1 else ''}."]
-    parts += [f"Panel {i}, {panel(ax)}." for i, ax in enumerate(axes, 1)]
+    parts += [f"Panel {i}, {_panel(ax)}." for i, ax in enumerate(axes, 1)]
     return " ".join(parts)
 
 

@@ -1,4 +1,5 @@
-"""Self-checks: for the exercises (is your answer right?) and for the set-up (is this machine ready?).
+"""Every lesson: self-checks, for the exercises (is your answer right?) and for the set-up (is this
+machine ready?).
 
     check("sigma_hat", mine, reference, wrong={"you divided by N - 1: the MLE divides by N": unbiased})
         prints "sigma_hat: close (largest difference 3e-08)", or raises an AssertionError that names
@@ -15,7 +16,7 @@ import os
 
 import torch
 
-WRONG_ANSWERS_TESTED = "VAELIB_CHECK_WRONG_ANSWERS"  # a file: each self-test appends a line to it
+_WRONG_ANSWERS_TESTED = "VAELIB_CHECK_WRONG_ANSWERS"  # a file: each self-test appends a line to it
 
 
 def _as_tensor(name, value):
@@ -68,7 +69,7 @@ def check(name: str, answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8
 
 def _self_test(name, expected, rtol, atol, wrong):
     """Under the tests: each named wrong answer must be told apart from the right one, by name."""
-    log = os.environ.get(WRONG_ANSWERS_TESTED)
+    log = os.environ.get(_WRONG_ANSWERS_TESTED)
     if not log:
         return
     for mistake, value in (wrong or {}).items():
@@ -89,10 +90,10 @@ def choose(name: str, answer, correct, why: dict[str, str]) -> None:
     unknown = answer - set(why)
     if unknown:
         raise AssertionError(f"{name}: {sorted(unknown)} are not among the options {sorted(why)}")
-    if os.environ.get(WRONG_ANSWERS_TESTED):  # under the tests: a question every option explains
+    if os.environ.get(_WRONG_ANSWERS_TESTED):  # under the tests: a question every option explains
         if not correct <= set(why) or not all(isinstance(w, str) and w.strip() for w in why.values()):
             raise AssertionError(f"{name}: every option, right ones included, needs an explanation")
-        with open(os.environ[WRONG_ANSWERS_TESTED], "a") as f:
+        with open(os.environ[_WRONG_ANSWERS_TESTED], "a") as f:
             f.write(f"{name}\t{len(why)}\n")
     if answer != correct:
         raise AssertionError(f"{name}: not quite.\n{_misplaced(answer, correct, why)}")

@@ -21,7 +21,7 @@ import torch
 from vaelib import elbo, encoder, optim, per_datapoint, posterior, validate
 from vaelib.joint import NonlinearLVM
 
-F64 = torch.float64
+_F64 = torch.float64
 
 
 def _theta(model) -> dict:
@@ -35,7 +35,7 @@ def fisher_gradient(model, x, grid) -> dict:
     On the model's own grid this equals ∇_θ log p_θ(x) by algebra; on another grid it is an
     independent route. Returns {component: gradient} for the components that require grad."""
     validate.instance("model", model, NonlinearLVM, "a vaelib.joint.NonlinearLVM")
-    x, grid = validate.tensor("x", x, ndim=1, dtype=F64), validate.grid("grid", grid)
+    x, grid = validate.tensor("x", x, ndim=1, dtype=_F64), validate.grid("grid", grid)
     theta = _theta(model)
     log_joint = posterior.log_joint_on_grid(model, x, grid)
     weights = torch.softmax(log_joint.detach(), -1)
@@ -45,7 +45,7 @@ def fisher_gradient(model, x, grid) -> dict:
 
 def _check(model, x, iterations):
     validate.instance("model", model, NonlinearLVM, "a vaelib.joint.NonlinearLVM")
-    return validate.tensor("x", x, ndim=1, dtype=F64), validate.positive_int("iterations", iterations)
+    return validate.tensor("x", x, ndim=1, dtype=_F64), validate.positive_int("iterations", iterations)
 
 
 def _alternate(model, x, e_step, iterations: int, m_iter: int) -> dict:
@@ -65,8 +65,8 @@ def _alternate(model, x, e_step, iterations: int, m_iter: int) -> dict:
             gain.append(objective().item() - before)
     with torch.no_grad():
         log_px.append(model.log_marginal(x).mean().item())
-    return {"log_px": torch.tensor(log_px, dtype=F64), "final_log_px": log_px[-1], "iterations": iterations,
-            "objective_gain": torch.tensor(gain, dtype=F64), "seconds": time.perf_counter() - t0}
+    return {"log_px": torch.tensor(log_px, dtype=_F64), "final_log_px": log_px[-1], "iterations": iterations,
+            "objective_gain": torch.tensor(gain, dtype=_F64), "seconds": time.perf_counter() - t0}
 
 
 def exact_em(model, x, iterations: int = 20, m_iter: int = 5) -> dict:
@@ -123,7 +123,7 @@ def amortized(model, x, q_phi=None, iterations: int = 20, steps_per_iteration: i
                                 seed=seed, record=log_px, record_every=steps_per_iteration)
     seconds, gap = time.perf_counter() - t0, encoder.gaps(model, x, q_phi)
     mean = {k: v.mean().item() for k, v in gap.items()}
-    return {"log_px": torch.tensor(run["path"], dtype=F64), "final_log_px": mean["log_marginal"],
+    return {"log_px": torch.tensor(run["path"], dtype=_F64), "final_log_px": mean["log_marginal"],
             "iterations": iterations, "seconds": seconds, "encoder": q_phi,
             "final_gap": mean["log_marginal"] - mean["elbo_encoder"],
             "approximation_gap": mean["approximation"], "amortization_gap": mean["amortization"]}

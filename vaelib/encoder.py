@@ -13,13 +13,13 @@ from torch.distributions import Independent, Normal
 
 from vaelib import elbo, optim, per_datapoint, posterior, validate
 
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
 
 
 def mlp(sizes, activation: str = "tanh", dropout: float = 0.0) -> nn.Sequential:
     """Linear layers of the given widths, `activation` (then dropout, when > 0, active in training
     only) between them, nothing after the last: the one network builder of the course."""
-    validate.one_of("activation", activation, ACTIVATIONS)
+    validate.one_of("activation", activation, _ACTIVATIONS)
     dropout = validate.fraction("dropout", dropout)
     if not isinstance(sizes, tuple | list) or len(sizes) < 2:
         raise ValueError(f"sizes: expected two or more layer widths, got {sizes!r}")
@@ -28,7 +28,7 @@ def mlp(sizes, activation: str = "tanh", dropout: float = 0.0) -> nn.Sequential:
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
-            layers += [ACTIVATIONS[activation]()] + ([nn.Dropout(dropout)] if dropout else [])
+            layers += [_ACTIVATIONS[activation]()] + ([nn.Dropout(dropout)] if dropout else [])
     return nn.Sequential(*layers)
 
 

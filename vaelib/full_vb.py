@@ -28,7 +28,7 @@ from torch.distributions import Normal, kl_divergence
 from vaelib import elbo, optim, posterior, validate
 from vaelib.joint import LinearGaussianLVM
 
-F64 = torch.float64
+_F64 = torch.float64
 
 
 class FullVB:
@@ -36,19 +36,19 @@ class FullVB:
 
     def __init__(self, x, alpha: float = 2.0, b: float = 0.0, sigma: float = 0.5, encoder: bool = False,
                  grid=None):
-        self.x = validate.tensor("x", x, ndim=1, dtype=F64)
+        self.x = validate.tensor("x", x, ndim=1, dtype=_F64)
         self.alpha = validate.positive("alpha", alpha)
         self.b, self.sigma = validate.finite_float("b", b), validate.positive("sigma", sigma)
-        self.grid = validate.grid("grid", torch.linspace(-4, 4, 1601, dtype=F64) if grid is None else grid)
+        self.grid = validate.grid("grid", torch.linspace(-4, 4, 1601, dtype=_F64) if grid is None else grid)
         start = {"m": 1.0, "log_s": -1.0}, ({"a": 0.0, "c": 0.0, "d": 0.0} if encoder else {})
-        self.lam, self.phi = ({k: torch.tensor(v, dtype=F64, requires_grad=True) for k, v in d.items()}
+        self.lam, self.phi = ({k: torch.tensor(v, dtype=_F64, requires_grad=True) for k, v in d.items()}
                               for d in start)
 
     def model(self, w) -> LinearGaussianLVM:
         """p_w(x, z): lesson 02's linear-Gaussian model at w. A 0-d w is checked as LinearGaussianLVM
         checks it; a batch of w (any shape) is set on the model after it is built, its formulas then
         broadcasting w against x (tests/test_full_vb.py checks that against one model per w)."""
-        w = validate.tensor("w", w, dtype=F64)
+        w = validate.tensor("w", w, dtype=_F64)
         if w.dim() == 0:
             return LinearGaussianLVM(0.0, 1.0, w, self.b, self.sigma)
         model = LinearGaussianLVM(0.0, 1.0, 0.0, self.b, self.sigma)
@@ -57,7 +57,7 @@ class FullVB:
 
     def hyperprior(self) -> Normal:
         """p_α(w) = N(w; 0, α²)."""
-        return Normal(torch.zeros((), dtype=F64), torch.tensor(self.alpha, dtype=F64))
+        return Normal(torch.zeros((), dtype=_F64), torch.tensor(self.alpha, dtype=_F64))
 
     def q_w(self) -> Normal:
         """q_λ(w) = N(w; m_w, s_w²)."""
@@ -74,7 +74,7 @@ class FullVB:
 
     def log_joint(self, x, w) -> torch.Tensor:
         """log p_α(w) + Σ_i log p_w(x_i) for every w (any shape); x is the data set (self.x)."""
-        w = validate.tensor("w", w, dtype=F64)
+        w = validate.tensor("w", w, dtype=_F64)
         return self.model(w).marginal().log_prob(x.flatten()).sum(-1) + self.hyperprior().log_prob(w)
 
     def bound(self, n_samples: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:

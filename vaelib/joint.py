@@ -17,7 +17,7 @@ from torch.distributions import Normal
 
 from vaelib import posterior, validate
 
-F64 = torch.float64
+_F64 = torch.float64
 
 
 class LinearGaussianLVM:
@@ -90,13 +90,13 @@ class DecoderNet(nn.Module):
         super().__init__()
         hidden = validate.positive_int("hidden", hidden)
         g = torch.Generator().manual_seed(validate.positive_int("seed", seed, minimum=0))
-        self.W1 = nn.Parameter(torch.randn(hidden, generator=g, dtype=F64))
-        self.b1 = nn.Parameter(torch.randn(hidden, generator=g, dtype=F64))
-        self.W2 = nn.Parameter(1.5 * torch.randn(hidden, generator=g, dtype=F64))
-        self.b2 = nn.Parameter(torch.zeros((), dtype=F64))
+        self.W1 = nn.Parameter(torch.randn(hidden, generator=g, dtype=_F64))
+        self.b1 = nn.Parameter(torch.randn(hidden, generator=g, dtype=_F64))
+        self.W2 = nn.Parameter(1.5 * torch.randn(hidden, generator=g, dtype=_F64))
+        self.b2 = nn.Parameter(torch.zeros((), dtype=_F64))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        z = torch.as_tensor(z).to(F64)
+        z = torch.as_tensor(z).to(_F64)
         return torch.tanh(z.unsqueeze(-1) * self.W1 + self.b1) @ self.W2 + self.b2
 
 
@@ -115,12 +115,12 @@ class NonlinearLVM:
         if f is not None and not callable(f):
             raise ValueError(f"f: expected a callable mapping z (...,) to (...,), got {type(f).__name__}")
         self.f = DecoderNet(16, seed) if f is None else f
-        self.sigma = validate.scalar("sigma", sigma, positive=True, dtype=F64).to(F64)
-        self.mu_z = validate.scalar("mu_z", mu_z, dtype=F64).to(F64)
-        self.s_z = validate.scalar("s_z", s_z, positive=True, dtype=F64).to(F64)
+        self.sigma = validate.scalar("sigma", sigma, positive=True, dtype=_F64).to(_F64)
+        self.mu_z = validate.scalar("mu_z", mu_z, dtype=_F64).to(_F64)
+        self.s_z = validate.scalar("s_z", s_z, positive=True, dtype=_F64).to(_F64)
         if grid is None:
             with torch.no_grad():
-                grid = torch.linspace(-10, 10, 2001, dtype=F64) * self.s_z + self.mu_z
+                grid = torch.linspace(-10, 10, 2001, dtype=_F64) * self.s_z + self.mu_z
         self.grid = validate.grid("grid", grid)
         self.dz = (self.grid[1] - self.grid[0]).item()
 
@@ -131,7 +131,7 @@ class NonlinearLVM:
 
     def decoder_mean(self, z) -> torch.Tensor:
         """f_θ(z): the mean of p_θ(x|z), an OUTPUT of the network (different for every z)."""
-        return torch.as_tensor(self.f(validate.tensor("z", z))).to(F64)
+        return torch.as_tensor(self.f(validate.tensor("z", z))).to(_F64)
 
     def prior(self) -> Normal:
         """p_θ(z) = N(z; μ_z, s_z²)."""
@@ -144,8 +144,8 @@ class NonlinearLVM:
 
     def log_joint(self, x, z) -> torch.Tensor:
         """log p_θ(x, z) = log p_θ(z) + log p_θ(x|z), broadcast (x (N, 1) with z (G,) -> (N, G))."""
-        x = validate.tensor("x", x, dtype=F64)
-        z = validate.tensor("z", z, dtype=F64)
+        x = validate.tensor("x", x, dtype=_F64)
+        z = validate.tensor("z", z, dtype=_F64)
         return self.prior().log_prob(z) + self.likelihood(z).log_prob(x)
 
     def log_marginal(self, x) -> torch.Tensor:
@@ -164,7 +164,7 @@ class NonlinearLVM:
         """n draws (z_i, x_i): z_i ~ p_θ(z), x_i ~ N(f_θ(z_i), σ²)."""
         n = validate.positive_int("n", n)
         with torch.no_grad():
-            eps = torch.randn(2, n, generator=generator, dtype=F64)
+            eps = torch.randn(2, n, generator=generator, dtype=_F64)
             z = self.mu_z + self.s_z * eps[0]
             return z, self.decoder_mean(z) + self.sigma * eps[1]
 

@@ -20,15 +20,15 @@ from torch.distributions import Independent, MultivariateNormal, Normal, kl_dive
 from vaelib import elbo, optim, validate
 from vaelib.ppca import PPCA
 
-F64 = torch.float64
+_F64 = torch.float64
 
 
 def standardise(X) -> torch.Tensor:
     """(X - mean) / std per column (float64); a constant column is only centred (std taken as 1).
     Constant: std <= N · eps · max|x|, the rounding a mean of N equal numbers can leave."""
-    X = validate.tensor("X", X, ndim=2, min_len=2, dtype=F64)
+    X = validate.tensor("X", X, ndim=2, min_len=2, dtype=_F64)
     std = X.std(0, correction=0)
-    constant = std <= X.shape[0] * torch.finfo(F64).eps * X.abs().amax(0)
+    constant = std <= X.shape[0] * torch.finfo(_F64).eps * X.abs().amax(0)
     return (X - X.mean(0)) / torch.where(constant, torch.ones_like(std), std)
 
 
@@ -39,16 +39,16 @@ class LinearVAE(nn.Module):
         super().__init__()
         d, q = validate.positive_int("d", d), validate.positive_int("q", q)
         g = torch.Generator().manual_seed(validate.positive_int("seed", seed, minimum=0))
-        small = lambda *shape: nn.Parameter(0.1 * torch.randn(*shape, generator=g, dtype=F64))  # noqa: E731
-        self.W, self.mu, self.log_sigma2 = small(d, q), small(d), nn.Parameter(torch.zeros((), dtype=F64))
-        self.V, self.c, self.log_v = small(q, d), small(q), nn.Parameter(torch.zeros(q, dtype=F64))
+        small = lambda *shape: nn.Parameter(0.1 * torch.randn(*shape, generator=g, dtype=_F64))  # noqa: E731
+        self.W, self.mu, self.log_sigma2 = small(d, q), small(d), nn.Parameter(torch.zeros((), dtype=_F64))
+        self.V, self.c, self.log_v = small(q, d), small(q), nn.Parameter(torch.zeros(q, dtype=_F64))
 
     def ppca(self) -> PPCA:
         """The decoder's model as pPCA: θ = (W, μ, σ²), gradients flowing."""
         return PPCA(self.W, self.mu, self.log_sigma2.exp())
 
     def prior(self) -> Independent:
-        return Independent(Normal(torch.zeros(self.W.shape[1], dtype=F64), 1.0), 1)
+        return Independent(Normal(torch.zeros(self.W.shape[1], dtype=_F64), 1.0), 1)
 
     def likelihood(self, z) -> Independent:
         """p_θ(x|z) = N(W z + μ, σ² I) (z of shape (..., q))."""
@@ -59,7 +59,7 @@ class LinearVAE(nn.Module):
 
     def encoder(self, x) -> Independent:
         """q_φ(z|x) = N(V x + c, diag(v)), one per row of x: φ alone, no part of θ."""
-        mean = validate.rows("x", x, self.W.shape[0], F64) @ self.V.T + self.c
+        mean = validate.rows("x", x, self.W.shape[0], _F64) @ self.V.T + self.c
         return Independent(Normal(mean, (0.5 * self.log_v).exp().expand_as(mean)), 1)
 
     def best_encoder(self) -> dict:
@@ -70,7 +70,7 @@ class LinearVAE(nn.Module):
         Returns {"V", "c", "log_v"}, detached; `assign(**vae.best_encoder())` sets φ to φ*(θ)."""
         with torch.no_grad():
             s2 = self.log_sigma2.exp()
-            M = self.W.T @ self.W + s2 * torch.eye(self.W.shape[1], dtype=F64)
+            M = self.W.T @ self.W + s2 * torch.eye(self.W.shape[1], dtype=_F64)
             V = torch.linalg.solve(M, self.W.T)
             return {"V": V, "c": -V @ self.mu, "log_v": (s2 / M.diagonal()).log()}
 
@@ -81,7 +81,7 @@ class LinearVAE(nn.Module):
             for name, value in values.items():
                 if name not in own:
                     raise ValueError(f"{name}: expected one of the parameters {list(own)}")
-                own[name].copy_(torch.as_tensor(value, dtype=F64).reshape(own[name].shape))
+                own[name].copy_(torch.as_tensor(value, dtype=_F64).reshape(own[name].shape))
         return self
 
     def kl_to_posterior(self, x) -> torch.Tensor:
@@ -97,13 +97,13 @@ class LinearVAE(nn.Module):
 
     def posterior(self, x) -> MultivariateNormal:
         """p_θ(z|x) = N(M⁻¹ Wᵀ (x - μ), σ² M⁻¹), M = Wᵀ W + σ² I."""
-        return self.ppca().posterior(validate.rows("x", x, self.W.shape[0], F64))
+        return self.ppca().posterior(validate.rows("x", x, self.W.shape[0], _F64))
 
     def elbo_analytic(self, x) -> torch.Tensor:
         """The exact ELBO per row, q = N(m, diag(v)):
         E_q[log p_θ(x|z)] = -d/2 log 2πσ² - (‖x - W m - μ‖² + Σ_j v_j ‖W_j‖²) / 2σ², minus the
         KL(q ‖ N(0, I)) = ½ Σ_j (v_j + m_j² - 1 - log v_j)."""
-        x = validate.rows("x", x, self.W.shape[0], F64)
+        x = validate.rows("x", x, self.W.shape[0], _F64)
         q = self.encoder(x)
         m, v, s2 = q.mean, q.variance, self.log_sigma2.exp()
         resid = ((x - m @ self.W.T - self.mu) ** 2).sum(-1) + (v * (self.W**2).sum(0)).sum(-1)
@@ -113,7 +113,7 @@ class LinearVAE(nn.Module):
     def mean_elbo_analytic(self, x) -> torch.Tensor:
         """(1/N) Σ_i ELBO(x_i), the same number as elbo_analytic(x).mean(), from the data's mean
         and second moment alone, so one evaluation costs O(d² q) whatever N."""
-        x = validate.rows("x", x, self.W.shape[0], F64)
+        x = validate.rows("x", x, self.W.shape[0], _F64)
         y = x - self.mu
         return self._mean_elbo(y.mean(0), y.T @ y / x.shape[0])
 
@@ -123,7 +123,7 @@ class LinearVAE(nn.Module):
         mean ‖m‖² = tr(V S Vᵀ) + 2 c'ᵀ V ȳ + ‖c'‖²."""
         d, s2, v = S.shape[0], self.log_sigma2.exp(), self.log_v.exp()
         c = self.V @ self.mu + self.c
-        A, b = torch.eye(d, dtype=F64) - self.W @ self.V, self.W @ c
+        A, b = torch.eye(d, dtype=_F64) - self.W @ self.V, self.W @ c
         resid = (A @ S * A).sum() - 2 * b @ (A @ y_bar) + b @ b + (v * (self.W**2).sum(0)).sum()
         mean_m2 = (self.V @ S * self.V).sum() + 2 * c @ (self.V @ y_bar) + c @ c
         expected = -0.5 * d * torch.log(2 * math.pi * s2) - resid / (2 * s2)
@@ -139,7 +139,7 @@ def ml_theta_1d(x: torch.Tensor, w: float, sigma: float) -> dict:
     because d = q = 1, where Tipping & Bishop's σ² (the mean of the d - q smallest eigenvalues) is
     undefined. At w = 0 the latent is unused and φ*(θ) = (0, 0, 1), the prior: posterior collapse
     at full likelihood."""
-    x = validate.tensor("x", x, min_len=2, dtype=F64)
+    x = validate.tensor("x", x, min_len=2, dtype=_F64)
     w, sigma = validate.finite_float("w", w), validate.positive("sigma", sigma)
     b, var = x.mean().item(), x.var(correction=0).item()
     scale = math.sqrt(var / (w**2 + sigma**2))
@@ -159,7 +159,7 @@ def _start(X, q: int, seed: int) -> LinearVAE:
 def fit_linear_vae_analytic(X, q: int = 2, seed: int = 0, max_iter: int = 100) -> dict:
     """Maximise the analytic mean ELBO over θ and φ, full batch, with L-BFGS (through the data's
     moments: a step costs O(d² q), not O(N d q)). Returns {"vae", "elbo_per_image"}."""
-    X = validate.tensor("X", X, ndim=2, min_len=2, dtype=F64)
+    X = validate.tensor("X", X, ndim=2, min_len=2, dtype=_F64)
     vae = _start(X, q, seed)
     x_bar, X2 = X.mean(0), X.T @ X / X.shape[0]  # the ELBO depends on the data only through these
 
@@ -178,7 +178,7 @@ def fit_linear_vae_sampled(X, q: int = 2, steps: int = 1000, batch_size: int = 1
     """Maximise the sampled ELBO (n_samples reparameterised z per image, analytic KL; vaelib.elbo)
     over minibatches with Adam, the learning rate decayed to 0 on a cosine schedule.
     Returns {"vae", "elbo_path"} (the minibatch ELBO per image before each step)."""
-    X = validate.tensor("X", X, ndim=2, min_len=2, dtype=F64)
+    X = validate.tensor("X", X, ndim=2, min_len=2, dtype=_F64)
     batch_size = validate.positive_int("batch_size", batch_size)
     n_samples = validate.positive_int("n_samples", n_samples)
     vae, g = _start(X, q, seed), torch.Generator().manual_seed(seed)

@@ -1,4 +1,4 @@
-"""The one optimisation loop of lessons 01-04: gradient ascent on an objective, recording its path.
+"""Lessons 01-04: the one optimisation loop, gradient ascent on an objective, recording its path.
 (Lesson 05's minibatch training over epochs is vaelib.train.)"""
 
 from collections.abc import Callable

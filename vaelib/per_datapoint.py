@@ -13,7 +13,7 @@ from torch.distributions import Normal
 
 from vaelib import elbo, optim, posterior, validate
 
-FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1)  # the starting widths, as fractions of the posterior's std
+_FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1)  # the starting widths, as fractions of the posterior's std
 
 
 def fit_per_datapoint(model, x, steps: int = 300, lr: float = 0.05, n_samples: int = 8,
@@ -57,8 +57,8 @@ def _best_start(grid, log_joint, starts):
     log_px = torch.logsumexp(log_joint, -1, keepdim=True) + math.log(dz)
     post = posterior.GridDensity(grid, log_joint - log_px)
     levels = torch.linspace(0.05, 0.95, starts, dtype=torch.float64) if starts > 1 else torch.tensor([0.5])
-    m0 = post.quantile(levels).repeat(1, len(FRACTIONS))  # (N, starts · widths)
-    widths = post.std[:, None] * torch.tensor(FRACTIONS, dtype=torch.float64)
+    m0 = post.quantile(levels).repeat(1, len(_FRACTIONS))  # (N, starts · widths)
+    widths = post.std[:, None] * torch.tensor(_FRACTIONS, dtype=torch.float64)
     s0 = widths.repeat_interleave(starts, 1).clamp(min=3 * dz)
     with torch.no_grad():  # 16 x at a time: every start for every x at once would take ~1 GB
         best = torch.cat([elbo.elbo_from_log_joint(lj[:, None, :], grid, m, s).argmax(-1, keepdim=True)

@@ -1,4 +1,5 @@
-"""The PNG a dashboard sends on every slider move: the figure's canvas, encoded by hand (vaelib.widgets)."""
+"""Lessons 00-05: the PNG a dashboard sends on every slider move, the figure's canvas encoded by hand
+(vaelib.widgets)."""
 
 import struct
 

@@ -15,13 +15,13 @@ Lesson 06's other choices of σ (fixed, shared) are vaelib.noise's, its other pr
 
 import torch
 from torch import nn
-from torch.distributions import Bernoulli, Categorical, Independent, Normal
+from torch.distributions import Bernoulli, Categorical, Independent, Normal, kl_divergence
 
 from vaelib import elbo, validate
 from vaelib import threads as torch_threads
 from vaelib.encoder import GaussianEncoder, mlp, widths
 
-LEVELS = 17  # grey levels 0..16 of the bundled digits
+_LEVELS = 17  # grey levels 0..16 of the bundled digits
 
 
 class Decoder(nn.Module):
@@ -74,8 +74,8 @@ class LevelBasis(nn.Module):
         super().__init__()
         self.x_dim = validate.positive_int("x_dim", x_dim)
         self.rank = validate.positive_int("rank", rank)
-        self.profiles = nn.Parameter(torch.randn(self.rank, LEVELS) / self.rank**0.5)  # B
-        self.bias = nn.Parameter(torch.zeros(self.x_dim, LEVELS))  # c
+        self.profiles = nn.Parameter(torch.randn(self.rank, _LEVELS) / self.rank**0.5)  # B
+        self.bias = nn.Parameter(torch.zeros(self.x_dim, _LEVELS))  # c
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         return (u.unflatten(-1, (self.x_dim, self.rank)) @ self.profiles + self.bias).flatten(-2)
@@ -86,7 +86,7 @@ class CategoricalDecoder(Decoder):
     probability per grey level 0..16 (Tomczak's decoder on these digits). levels_rank r: the MLP
     gives r numbers per pixel and a LevelBasis turns them into the 17 logits."""
 
-    outputs_per_pixel = LEVELS
+    outputs_per_pixel = _LEVELS
 
     def __init__(self, z_dim: int = 2, x_dim: int = 64, hidden=(400,), activation="tanh",
                  dropout: float = 0.0, levels_rank: int | None = None):
@@ -97,11 +97,11 @@ class CategoricalDecoder(Decoder):
             self.net.append(LevelBasis(self.x_dim, levels_rank))
 
     def forward(self, z: torch.Tensor) -> Independent:
-        logits = self.net(z).unflatten(-1, (self.x_dim, LEVELS))
+        logits = self.net(z).unflatten(-1, (self.x_dim, _LEVELS))
         return Independent(Categorical(logits=logits, validate_args=False), 1)
 
 
-DECODERS = {"bernoulli": BernoulliDecoder, "gaussian": GaussianDecoder, "categorical": CategoricalDecoder}
+_DECODERS = {"bernoulli": BernoulliDecoder, "gaussian": GaussianDecoder, "categorical": CategoricalDecoder}
 
 
 class VAE(nn.Module):
@@ -113,7 +113,7 @@ class VAE(nn.Module):
     def __init__(self, encoder: GaussianEncoder, decoder: Decoder):
         super().__init__()
         self.encoder = validate.instance("encoder", encoder, GaussianEncoder, "a GaussianEncoder")
-        names = [d.__name__ for d in DECODERS.values()]
+        names = [d.__name__ for d in _DECODERS.values()]
         self.decoder = validate.instance("decoder", decoder, Decoder, f"one of {names}")
         if (encoder.z_dim, encoder.x_dim) != (decoder.z_dim, decoder.x_dim):
             raise ValueError(f"decoder: expected z_dim={encoder.z_dim}, x_dim={encoder.x_dim} to "
@@ -136,9 +136,10 @@ class VAE(nn.Module):
     def elbo_terms(self, x, q, z) -> tuple[torch.Tensor, torch.Tensor]:
         """((1/S) Σ_s log p_θ(x|z_s), KL(q_φ(z|x) ‖ p_θ(z))) for draws z (S, N, z_dim) of q: the KL
         in closed form (eq. 10), or, for a prior without one, (1/S) Σ_s [log q(z_s|x) - log p_θ(z_s)]."""
+        log_lik = self.likelihood(z).log_prob(x).mean(0)
         if self.analytic_kl:
-            return elbo.elbo_terms(self, x, q, z)
-        return self.likelihood(z).log_prob(x).mean(0), (q.log_prob(z) - self.prior().log_prob(z)).mean(0)
+            return log_lik, kl_divergence(q, self.prior())
+        return log_lik, (q.log_prob(z) - self.prior().log_prob(z)).mean(0)
 
     def _like(self) -> dict:
         p = next(self.parameters())
@@ -195,8 +196,8 @@ def make_vae(decoder="bernoulli", z_dim: int = 2, x_dim: int = 64, hidden=(400,)
     the weights drawn from `seed`, on vaelib.device()."""
     from vaelib import device
 
-    cls = decoder if isinstance(decoder, type) and issubclass(decoder, Decoder) else DECODERS[
-        validate.one_of("decoder", decoder, DECODERS)]
+    cls = decoder if isinstance(decoder, type) and issubclass(decoder, Decoder) else _DECODERS[
+        validate.one_of("decoder", decoder, _DECODERS)]
     if levels_rank is not None and cls is not CategoricalDecoder:
         raise ValueError(f"levels_rank: only the categorical decoder has grey levels to tie, "
                          f"got levels_rank={levels_rank!r} with decoder={decoder!r}")

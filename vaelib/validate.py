@@ -1,5 +1,5 @@
-"""Argument checks shared by every public function of vaelib: each raises a ValueError that starts
-with the argument's name and says the form it expected, before any work is done."""
+"""Every lesson: the argument checks where a learner's call meets vaelib. Each raises a ValueError
+that starts with the argument's name and says what it expected, before any work is done."""
 
 import math
 

@@ -1,5 +1,4 @@
-"""Dashboards (lessons 00-05), longer because it still holds the timing and test helpers: a figure
-built once, redrawn in place, shown as a PNG in an ipywidgets Image.
+"""Lessons 00-05: dashboards, a figure built once, redrawn in place, shown as a PNG in an ipywidgets Image.
 
 Why not `interact` and a fresh plot per slider move? A re-plot costs tens of milliseconds and
 flickers. Here the figure's static part (axes, ticks, labels) is drawn once and kept as a bitmap;
@@ -40,8 +39,8 @@ from matplotlib.figure import Figure
 from vaelib import alt_text, threads
 from vaelib.png import png
 
-Draw = Callable[..., Iterable]
-Build = Callable[..., Draw]
+_Draw = Callable[..., Iterable]
+_Build = Callable[..., _Draw]
 
 
 def slider(value, lo, hi, step, description=None, readout_format=".2f"):
@@ -68,7 +67,7 @@ class Dashboard:
     has pixel_ratio times as many pixels each way.
     """
 
-    def __init__(self, build: Build, controls: dict, *, figsize=(9.0, 3.0), dpi=80, note="",
+    def __init__(self, build: _Build, controls: dict, *, figsize=(9.0, 3.0), dpi=80, note="",
                  pixel_ratio=2):
         if not controls:
             raise ValueError("Dashboard: controls must name at least one slider")

@@ -1,5 +1,5 @@
-"""Every dashboard of the course, one module per lesson (l01_gaussian.py, l02_lvm.py, ...), and
-`common.py`, what they share.
+"""Lessons 00-05: every dashboard of the course, one module per lesson (l01_gaussian.py, l02_lvm.py,
+...), and `common.py`, what they share.
 
 Each lesson module defines DASHBOARDS = {name: factory}, a factory being a no-argument function
 that returns a vaelib.widgets.Dashboard with the lesson's defaults. `all_dashboards()` finds them

@@ -1,4 +1,4 @@
-"""What several lessons' dashboards share: a numpy normal density, slider positions and their table
+"""Lessons 01-04: what several dashboards share: a numpy normal density, slider positions and their table
 index, contour levels below a surface's maximum, and the bar that splits log p_θ(x) into ELBO + KL.
 
 normal_pdf is vaelib's one deliberate copy of a formula torch has: dashboards redraw a density on

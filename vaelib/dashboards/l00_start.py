@@ -5,7 +5,7 @@ import torch
 from vaelib.gaussian import gaussian
 from vaelib.widgets import Dashboard, slider
 
-Z = torch.linspace(-5, 5, 401)
+_Z = torch.linspace(-5, 5, 401)
 
 
 def dashboard() -> Dashboard:
@@ -18,7 +18,7 @@ def dashboard() -> Dashboard:
         (curve,) = ax.plot([], [], lw=2)
 
         def draw(mu):
-            curve.set_data(Z.numpy(), gaussian(mu, 1.0).log_prob(Z).exp().numpy())
+            curve.set_data(_Z.numpy(), gaussian(mu, 1.0).log_prob(_Z).exp().numpy())
             return [curve]
 
         return draw

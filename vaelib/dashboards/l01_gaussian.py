@@ -8,8 +8,8 @@ from vaelib.gaussian import gaussian, log_likelihood, mle, sample_data
 from vaelib.widgets import Dashboard, slider
 
 MU_RANGE, SIGMA_RANGE = (-1.0, 4.0), (0.2, 3.0)
-XS = torch.linspace(-3, 6, 400)
-DEPTHS = (400, 200, 100, 50, 20, 10, 5, 2, 0.5)  # contours, nats below the maximum
+_XS = torch.linspace(-3, 6, 400)
+_DEPTHS = (400, 200, 100, 50, 20, 10, 5, 2, 0.5)  # contours, nats below the maximum
 
 
 class _LikelihoodView:
@@ -28,7 +28,7 @@ class _LikelihoodView:
         left.set(xlim=(-3, 6), ylim=(0, 1.0), xlabel="$x$", ylabel="density",
                  title=r"$p_\theta(x)$ over the data")
         (self.density,) = left.plot([], [], lw=2, color="C0", label=r"$\mathcal{N}(x;\, \mu, \sigma^2)$")
-        levels = depth_levels(self.surface.max().item(), DEPTHS)
+        levels = depth_levels(self.surface.max().item(), _DEPTHS)
         filled = right.contourf(self.M.numpy(), self.S.numpy(), self.surface.clamp(min=levels[0]).numpy(),
                                 levels=levels, cmap="Blues")
         bar = fig.colorbar(filled, ax=right, ticks=levels[:-1], label=r"$\log p_\theta$ − its maximum (nats)")
@@ -43,7 +43,7 @@ class _LikelihoodView:
         return self.draw
 
     def draw(self, mu, sigma):
-        self.density.set_data(XS.numpy(), gaussian(mu, sigma).log_prob(XS).exp().numpy())
+        self.density.set_data(_XS.numpy(), gaussian(mu, sigma).log_prob(_XS).exp().numpy())
         self.marker.set_data([mu], [sigma])
         return [self.density, self.marker,
                 f"log p_θ(x₁..x_N) = {log_likelihood(self.x, mu, sigma).item():.2f}"]

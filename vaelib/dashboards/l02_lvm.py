@@ -13,23 +13,23 @@ from vaelib.widgets import Dashboard, slider
 
 # Slider ranges and fixed axes, chosen together: at every slider position each curve's
 # mean ± 2 standard deviations lies inside its panel and its peak below the top (tested).
-RANGES = {"mu_z": (-1.0, 1.0), "s_z": (0.5, 1.2), "w": (-2.0, 2.0), "b": (-1.0, 1.0),
+_RANGES = {"mu_z": (-1.0, 1.0), "s_z": (0.5, 1.2), "w": (-2.0, 2.0), "b": (-1.0, 1.0),
           "sigma": (0.5, 1.5), "x": (-4.0, 4.0)}
 # The dashboard opens at the θ and x of the lesson's section 1: θ = (0.5, 1.2, 1.5, -0.3, 0.7), x = 1.
 DEFAULTS = {"mu_z": 0.5, "s_z": 1.2, "w": 1.5, "b": -0.3, "sigma": 0.7, "x": 1.0}
-SYMBOL = {"mu_z": "μ_z", "s_z": "s_z", "w": "w", "b": "b", "sigma": "σ", "x": "x"}  # sliders, titles
-HTML_SYMBOL = {**SYMBOL, "mu_z": "μ<sub>z</sub>", "s_z": "s<sub>z</sub>"}  # the line under the sliders
+_SYMBOL = {"mu_z": "μ_z", "s_z": "s_z", "w": "w", "b": "b", "sigma": "σ", "x": "x"}  # sliders, titles
+_HTML_SYMBOL = {**_SYMBOL, "mu_z": "μ<sub>z</sub>", "s_z": "s<sub>z</sub>"}  # the line under the sliders
 THETA = ("mu_z", "s_z", "w", "b", "sigma")
 Z_LIM, X_LIM = (-9.0, 9.0), (-9.0, 9.0)
-Y_TOP = {"prior": 0.85, "likelihood": 0.85, "marginal": 0.85, "posterior": 1.85}
+_Y_TOP = {"prior": 0.85, "likelihood": 0.85, "marginal": 0.85, "posterior": 1.85}
 Z_SHOWN = (-1.0, 0.0, 1.0)  # the likelihood panel: p_θ(x|z) over x at these fixed z
 PANELS = ("prior", "likelihood", "joint", "marginal", "posterior")
-TITLES = {"prior": r"prior $p_\theta(z)$", "likelihood": r"likelihood $p_\theta(x \mid z)$",
+_TITLES = {"prior": r"prior $p_\theta(z)$", "likelihood": r"likelihood $p_\theta(x \mid z)$",
           "joint": r"joint $p_\theta(x, z)$", "marginal": r"marginal $p_\theta(x)$",
           "posterior": r"posterior $p_\theta(z \mid x)$"}
-HIGHLIGHT = "C1"
-POINTS = torch.tensor([-1.3, 0.4, 2.1])  # where each log-density's gradient is read
-JOINT_POINTS = torch.tensor([[1.1, 0.3], [-0.7, 1.4], [2.0, -0.5]])  # rows (x, z)
+_HIGHLIGHT = "C1"
+_POINTS = torch.tensor([-1.3, 0.4, 2.1])  # where each log-density's gradient is read
+_JOINT_POINTS = torch.tensor([[1.1, 0.3], [-0.7, 1.4], [2.0, -0.5]])  # rows (x, z)
 
 
 class _Joint:
@@ -46,32 +46,32 @@ def linear_dependencies(values: dict | None = None):
     """The dependency matrix behind the panel tags and the orange bars, computed (not written)
     with autograd at the θ and x of `values` (default: DEFAULTS): θ's components plus the
     observed x (data, not θ). Local to that θ: at w = 0 some gradients vanish (lesson 02, ex. 1)."""
-    unknown = sorted(set(values or {}) - set(RANGES))
+    unknown = sorted(set(values or {}) - set(_RANGES))
     if unknown:
-        raise ValueError(f"values: expected keys among {list(RANGES)}, got {unknown}")
+        raise ValueError(f"values: expected keys among {list(_RANGES)}, got {unknown}")
     v = {**DEFAULTS, **(values or {})}
     m = LinearGaussianLVM(**{k: float(v[k]) for k in THETA})
     x0, z0 = torch.tensor(float(v["x"])), torch.tensor(0.3)
     dists = {"prior": m.prior, "likelihood": lambda: m.likelihood(z0), "joint": lambda: _Joint(m),
              "marginal": m.marginal, "posterior": lambda: m.posterior(x0)}
-    points = {**dict.fromkeys(dists, POINTS), "joint": JOINT_POINTS}
+    points = {**dict.fromkeys(dists, _POINTS), "joint": _JOINT_POINTS}
     return dependency_matrix(dists, {**m.parameters(), "x": x0}, points, tol=1e-9)
 
 
 def _dependencies_at(values: tuple):
-    """linear_dependencies at one slider position (a tuple in RANGES' order). Away from w = 0 every
+    """linear_dependencies at one slider position (a tuple in _RANGES' order). Away from w = 0 every
     position has the defaults' pattern (tests/test_dashboards.py checks positions at random), so
     autograd runs only at w = 0, where gradients vanish, once per position."""
-    return _computed_at(values) if values[list(RANGES).index("w")] == 0 else _computed_at(None)
+    return _computed_at(values) if values[list(_RANGES).index("w")] == 0 else _computed_at(None)
 
 
 @functools.lru_cache(maxsize=4096)
 def _computed_at(values: tuple | None):
-    return linear_dependencies(None if values is None else dict(zip(RANGES, values, strict=True)))
+    return linear_dependencies(None if values is None else dict(zip(_RANGES, values, strict=True)))
 
 
 def _moves_text(dm) -> str:
-    return " · ".join(f"<b>{HTML_SYMBOL[c]}</b> moves {', '.join(dm.moves(c)) or 'nothing'}"
+    return " · ".join(f"<b>{_HTML_SYMBOL[c]}</b> moves {', '.join(dm.moves(c)) or 'nothing'}"
                       for c in dm.components)
 
 
@@ -91,9 +91,9 @@ class _LinearView:
         axes = dict(zip(PANELS, fig.subplots(1, 5), strict=True))
         for p, ax in axes.items():
             over = "z" if p in ("prior", "posterior", "joint") else "x"
-            reads = ", ".join(SYMBOL[c] for c in self.dm.reads(p) if c != "x")
-            ax.set(xlim=Z_LIM if over == "z" else X_LIM, ylim=(0, Y_TOP.get(p, 1)), xlabel=f"${over}$",
-                   title=f"{TITLES[p]}\nreads {reads}")
+            reads = ", ".join(_SYMBOL[c] for c in self.dm.reads(p) if c != "x")
+            ax.set(xlim=Z_LIM if over == "z" else X_LIM, ylim=(0, _Y_TOP.get(p, 1)), xlabel=f"${over}$",
+                   title=f"{_TITLES[p]}\nreads {reads}")
             ax.title.set_fontsize(10)
         axes["prior"].set_ylabel("density")
         self._build_joint(axes["joint"])
@@ -109,7 +109,7 @@ class _LinearView:
                                   title_fontsize=7)
         for p in ("marginal", "posterior"):
             axes[p].legend(loc="upper left", fontsize=7)
-        self.frames = {p: ax.plot([0, 1], [1, 1], color=HIGHLIGHT, lw=5, transform=ax.transAxes,
+        self.frames = {p: ax.plot([0, 1], [1, 1], color=_HIGHLIGHT, lw=5, transform=ax.transAxes,
                                   clip_on=False, solid_capstyle="butt", animated=True)[0]
                        for p, ax in axes.items()}
         return self.draw
@@ -149,7 +149,7 @@ class _LinearView:
     def _lit(self, v) -> tuple[list, object]:
         """The orange bars over the panels that the sliders changed since the last draw: those
         the matrix at the θ before or after the move says the changed component moves."""
-        dm = _dependencies_at(tuple(round(float(v[c]), 9) for c in RANGES))
+        dm = _dependencies_at(tuple(round(float(v[c]), 9) for c in _RANGES))
         changed = [c for c in v if c in self.previous and v[c] != self.previous[c]]
         bars = [self.frames[p] for p in PANELS
                 if any(p in self.dm_previous.moves(c) or p in dm.moves(c) for c in changed)]
@@ -160,7 +160,7 @@ class _LinearView:
 
 def linear_dashboard() -> Dashboard:
     """A slider for every θ component of the linear-Gaussian model and for x, over a _LinearView."""
-    controls = {c: slider(DEFAULTS[c], *RANGES[c], 0.05, SYMBOL[c]) for c in RANGES}
+    controls = {c: slider(DEFAULTS[c], *_RANGES[c], 0.05, _SYMBOL[c]) for c in _RANGES}
     note = ("Each value of θ = (μ<sub>z</sub>, s<sub>z</sub>, w, b, σ) picks ONE joint "
             "p<sub>θ</sub>(x, z) = p<sub>θ</sub>(z) p<sub>θ</sub>(x | z); the other panels are computed "
             "from it. Titles: what each panel reads at the θ it opens with. Orange bars and the line "

@@ -9,13 +9,13 @@ from vaelib.dashboards.common import normal_pdf, positions
 from vaelib.joint import NonlinearLVM
 from vaelib.widgets import Dashboard, slider
 
-RANGES = {"sigma": (0.2, 1.0), "x": (-1.0, 3.0)}
-DEFAULTS = {"sigma": 0.5, "x": 1.5}  # the NonlinearLVM() and the x of lesson 02's section 5 (and lesson 03)
+_RANGES = {"sigma": (0.2, 1.0), "x": (-1.0, 3.0)}
+_DEFAULTS = {"sigma": 0.5, "x": 1.5}  # the NonlinearLVM() and the x of lesson 02's section 5 (and lesson 03)
 Z_LIM, X_LIM = (-5.0, 5.0), (-3.0, 5.5)
-Y_TOP = {"marginal": 0.8, "posterior": 2.4}
-SIGMA_STEP = 0.02
-FINE = torch.linspace(-8, 8, 1601, dtype=torch.float64)  # the posterior's grid, dz = 0.01
-COARSE = torch.linspace(-8, 8, 321, dtype=torch.float64)  # the marginal curve's grid, dz = 0.05
+_Y_TOP = {"marginal": 0.8, "posterior": 2.4}
+_SIGMA_STEP = 0.02
+_FINE = torch.linspace(-8, 8, 1601, dtype=torch.float64)  # the posterior's grid, dz = 0.01
+_COARSE = torch.linspace(-8, 8, 321, dtype=torch.float64)  # the marginal curve's grid, dz = 0.05
 
 
 class _Tabulated:
@@ -25,7 +25,7 @@ class _Tabulated:
     def __init__(self, f):
         self.f = f
         with torch.no_grad():
-            self.table = [(FINE, f(FINE)), (COARSE, f(COARSE))]
+            self.table = [(_FINE, f(_FINE)), (_COARSE, f(_COARSE))]
 
     def __call__(self, z):
         for grid, values in self.table:
@@ -41,12 +41,12 @@ class _NetworkView:
     def __init__(self):
         self.f = _Tabulated(NonlinearLVM().f)
         self.xs = torch.linspace(*X_LIM, 121, dtype=torch.float64)
-        self.shown = torch.zeros_like(FINE, dtype=torch.bool)  # every 2nd point in the panel
+        self.shown = torch.zeros_like(_FINE, dtype=torch.bool)  # every 2nd point in the panel
         self.shown[::2] = True
-        self.shown &= (FINE >= Z_LIM[0]) & (FINE <= Z_LIM[1])
-        self.z_np, self.f_np = FINE[self.shown].numpy(), self.f(FINE)[self.shown].numpy()
+        self.shown &= (_FINE >= Z_LIM[0]) & (_FINE <= Z_LIM[1])
+        self.z_np, self.f_np = _FINE[self.shown].numpy(), self.f(_FINE)[self.shown].numpy()
         # p_θ(x) over xs at every position of the σ slider, once (< 1e-6 from the fine grid: tested)
-        sigmas = positions(*RANGES["sigma"], SIGMA_STEP)
+        sigmas = positions(*_RANGES["sigma"], _SIGMA_STEP)
         self.marginals = {round(s, 6): self.marginal_curve(s) for s in sigmas}
 
     def model(self, sigma, grid):
@@ -54,7 +54,7 @@ class _NetworkView:
 
     def marginal_curve(self, sigma) -> np.ndarray:
         with torch.no_grad():
-            return self.model(sigma, COARSE).log_marginal(self.xs).exp().numpy()
+            return self.model(sigma, _COARSE).log_marginal(self.xs).exp().numpy()
 
     def build(self, fig, sigma, x):
         ax_f, ax_m, ax_p = fig.subplots(1, 3)
@@ -64,11 +64,11 @@ class _NetworkView:
                  title=r"decoder $f_\theta(z) \pm 2\sigma$")
         self.band = [ax_f.plot([], [], color="#9ecae1", lw=1)[0] for _ in range(2)]  # lines: cheaper
         (self.level,) = ax_f.plot([], [], color="k", lw=1, ls=":", label="observed $x$")
-        ax_m.set(xlim=X_LIM, ylim=(0, Y_TOP["marginal"]), xlabel="$x$",
+        ax_m.set(xlim=X_LIM, ylim=(0, _Y_TOP["marginal"]), xlabel="$x$",
                  title=r"marginal $p_\theta(x)$ (quadrature)")
         (self.marginal,) = ax_m.plot([], [], lw=2, color="C0")
         (self.dot,) = ax_m.plot([], [], "o", color="k", ms=5)
-        ax_p.set(xlim=Z_LIM, ylim=(0, Y_TOP["posterior"]), xlabel="$z$",
+        ax_p.set(xlim=Z_LIM, ylim=(0, _Y_TOP["posterior"]), xlabel="$z$",
                  title=r"posterior $p_\theta(z \mid x)$ (quadrature)")
         ax_p.plot(self.z_np, normal_pdf(self.z_np, 0.0, 1.0), "--", color="0.5", lw=1,
                   label=r"prior $p_\theta(z)$")  # N(0, 1): it does not move here
@@ -78,7 +78,7 @@ class _NetworkView:
         return self.draw
 
     def draw(self, sigma, x):
-        m = self.model(sigma, FINE)
+        m = self.model(sigma, _FINE)
         with torch.no_grad():
             p = m.posterior(torch.tensor(x, dtype=torch.float64))
             px, mean, std = p.log_normaliser.exp().item(), p.mean.item(), p.std.item()
@@ -99,8 +99,8 @@ class _NetworkView:
 
 def dashboard() -> Dashboard:
     """Sliders σ and x for x|z ~ N(f_θ(z), σ²) with the default network f_θ, over a _NetworkView."""
-    controls = {"sigma": slider(DEFAULTS["sigma"], *RANGES["sigma"], SIGMA_STEP, "σ"),
-                "x": slider(DEFAULTS["x"], *RANGES["x"], 0.05, "x")}
+    controls = {"sigma": slider(_DEFAULTS["sigma"], *_RANGES["sigma"], _SIGMA_STEP, "σ"),
+                "x": slider(_DEFAULTS["x"], *_RANGES["x"], 0.05, "x")}
     note = ("θ = (W₁, b₁, W₂, b₂, σ, μ<sub>z</sub>, s<sub>z</sub>); here μ<sub>z</sub> = 0 and "
             "s<sub>z</sub> = 1 (AEVB's fixed prior) and the "
             "weights are held fixed, so σ is the one component of θ under your hand.")

@@ -12,19 +12,19 @@ from vaelib.widgets import Dashboard, slider
 
 X_OBSERVED = 1.5  # f_θ(z) = 1.5 at three z: the posterior has three bumps, no Gaussian fits it
 M_RANGE, S_RANGE = (-3.0, 3.0), (0.1, 2.0)
-REACH = 9.0  # the quadrature grid covers m ± 9 s for every slider position (q's mass beyond: 2e-19)
-Z_VIEW = (-4.0, 4.0)
-DEPTHS = (8.0, 4, 2, 1, 0.5, 0.25, 0.1, 0.02)  # ELBO contours, nats below its maximum
+_REACH = 9.0  # the quadrature grid covers m ± 9 s for every slider position (q's mass beyond: 2e-19)
+_Z_VIEW = (-4.0, 4.0)
+_DEPTHS = (8.0, 4, 2, 1, 0.5, 0.25, 0.1, 0.02)  # ELBO contours, nats below its maximum
 ZOOM = 1.5  # the zoomed bar shows the top ZOOM nats below log p_θ(x)
 
 
 def q_grid(model) -> torch.Tensor:
-    """The dashboard's quadrature grid: the model's spacing dz, from M_RANGE[0] - REACH·s_max to
-    M_RANGE[1] + REACH·s_max, so that every slider's q = N(m, s²) lies on it. (The trimmed
+    """The dashboard's quadrature grid: the model's spacing dz, from M_RANGE[0] - _REACH·s_max to
+    M_RANGE[1] + _REACH·s_max, so that every slider's q = N(m, s²) lies on it. (The trimmed
     posterior.quadrature_grid follows the posterior and cuts off a wide q: the sum ELBO + KL then
     misses log p_θ(x) by up to 0.15 nats.)"""
     dz = (posterior.model_grid(model)[1] - posterior.model_grid(model)[0]).item()
-    lo, hi = M_RANGE[0] - REACH * S_RANGE[1], M_RANGE[1] + REACH * S_RANGE[1]
+    lo, hi = M_RANGE[0] - _REACH * S_RANGE[1], M_RANGE[1] + _REACH * S_RANGE[1]
     return torch.linspace(lo, hi, int(round((hi - lo) / dz)) + 1, dtype=torch.float64)
 
 
@@ -43,7 +43,7 @@ class _SplitView:
             self.log_px = model.log_marginal(torch.tensor(x)).item()
             self.log_joint = posterior.log_joint_on_grid(model, torch.tensor(x), self.grid)
             self.log_post = posterior.posterior(model, x).log_prob(self.grid)  # log p_θ(z_g|x)
-            self.zs = np.linspace(*Z_VIEW, 321)
+            self.zs = np.linspace(*_Z_VIEW, 321)
             self.posterior = posterior.posterior(model, x).log_prob(torch.as_tensor(self.zs)).exp().numpy()
         self.ms, self.ss = torch.linspace(*M_RANGE, 97), torch.linspace(*S_RANGE, 64)
         self.surface = elbo.elbo_surface(model, x, self.ms, self.ss).T.numpy()  # rows s, columns m
@@ -60,14 +60,14 @@ class _SplitView:
     def build(self, fig, m, s):
         left, mid, zoom, right = fig.subplots(1, 4, width_ratios=[2.2, 0.7, 0.7, 2.2])
         left.fill_between(self.zs, self.posterior, color="0.85", label=r"posterior $p_\theta(z \mid x)$")
-        left.set(xlim=Z_VIEW, ylim=(0, 1.6), xlabel="$z$", ylabel="density",
+        left.set(xlim=_Z_VIEW, ylim=(0, 1.6), xlabel="$z$", ylabel="density",
                  title=rf"$q_\lambda(z)$ against $p_\theta(z \mid x)$, $x = {self.x:g}$")
         (self.q_line,) = left.plot([], [], lw=2, color="C1", label=r"$q_\lambda(z) = \mathcal{N}(m, s^2)$")
         left.legend(loc="upper left", fontsize=10)
         self.bars = [self._bar(mid, self.floor, "ELBO (blue)\n+ KL (red, hatched)"),
                      self._bar(zoom, self.log_px - ZOOM, f"zoom:\ntop {ZOOM:g} nats")]
         mid.set_ylabel("nats")
-        levels = depth_levels(self.surface.max(), DEPTHS)
+        levels = depth_levels(self.surface.max(), _DEPTHS)
         right.contourf(self.ms.numpy(), self.ss.numpy(), self.surface.clip(min=levels[0]), levels=levels,
                        cmap="Blues")
         right.plot(*[[v] for v in self.star], "*", ms=13, color="#bd1f01", mec="w",

@@ -10,8 +10,8 @@ from vaelib.joint import NonlinearLVM
 from vaelib.widgets import Dashboard, slider
 
 X_RANGE, X_STEP = (-1.0, 3.2), 0.02
-Z_VIEW = (-4.0, 4.0)
-TOP = 1.5  # density axis: the sharpest posteriors at the range's ends go off the top
+_Z_VIEW = (-4.0, 4.0)
+_TOP = 1.5  # density axis: the sharpest posteriors at the range's ends go off the top
 
 
 def default_encoder(model, n: int = 200, steps: int = 400, seed: int = 0):
@@ -27,7 +27,7 @@ class _GapsView:
 
     def __init__(self, model, encoder):
         self.xs = torch.as_tensor(positions(*X_RANGE, X_STEP), dtype=torch.float64)
-        zs = torch.linspace(*Z_VIEW, 321, dtype=torch.float64)
+        zs = torch.linspace(*_Z_VIEW, 321, dtype=torch.float64)
         self.gaps = enc.gaps(model, self.xs, encoder)
         with torch.no_grad():
             q_enc = encoder(self.xs)
@@ -41,7 +41,8 @@ class _GapsView:
 
     def build(self, fig, x):
         left, right = fig.subplots(1, 2, width_ratios=[1.3, 1])
-        left.set(xlim=Z_VIEW, ylim=(0, TOP), xlabel="$z$", ylabel="density", title="which $z$ made this $x$?")
+        left.set(xlim=_Z_VIEW, ylim=(0, _TOP), xlabel="$z$", ylabel="density",
+                 title="which $z$ made this $x$?")
         styles = {"posterior": dict(color="0.5", lw=3, label=r"posterior $p_\theta(z \mid x)$"),
                   "best": dict(color="C0", lw=2, ls="--", label=r"best Gaussian $q^*$"),
                   "encoder": dict(color="C1", lw=2, ls="-.", label=r"encoder $q_\phi(z \mid x)$")}

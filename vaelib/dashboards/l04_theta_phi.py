@@ -22,23 +22,23 @@ from vaelib.linear_vae import LinearVAE
 from vaelib.linear_vae import ml_theta_1d as ml_theta
 from vaelib.widgets import Dashboard, slider
 
-TRUTH = {"w": 1.5, "b": 0.5, "sigma": 0.8}  # θ_true, the member the data are drawn from (prior N(0, 1))
+_TRUTH = {"w": 1.5, "b": 0.5, "sigma": 0.8}  # θ_true, the member the data are drawn from (prior N(0, 1))
 N_POINTS, SEED = 200, 4
 THETA, PHI = ("w", "b", "sigma"), ("a", "c", "s")
-RANGES = {"w": (-2.5, 2.5, 0.05), "b": (-2.0, 2.0, 0.05), "sigma": (0.2, 2.5, 0.05),
+_RANGES = {"w": (-2.5, 2.5, 0.05), "b": (-2.0, 2.0, 0.05), "sigma": (0.2, 2.5, 0.05),
           "a": (-2.0, 2.0, 0.02), "c": (-2.0, 2.0, 0.02), "s": (0.05, 1.5, 0.01)}
 DEFAULTS = {"w": 0.5, "b": 0.0, "sigma": 1.0, "a": 0.2, "c": 0.0, "s": 0.6}
-SYMBOL = {"w": "w", "b": "b", "sigma": "σ", "a": "a", "c": "c", "s": "s"}
+_SYMBOL = {"w": "w", "b": "b", "sigma": "σ", "a": "a", "c": "c", "s": "s"}
 X_VIEW, Z_VIEW, DENSITY_TOP = (-5.0, 6.0), (-3.5, 3.5), 1.8
-MARKED = (0.1, 0.5, 0.9)  # the three data points shown in the middle panel: these quantiles of x
-DEPTH = 6.0  # the bar shows the DEPTH nats below the best total; lower values are marked ▼ at its floor
-OVERRIDES = {"phi_star": ("a", "c", "s"), "theta_ml": ("b",)}  # the sliders a ticked toggle sets
-TOGGLES = {"phi_star": "φ = φ*(θ)", "theta_ml": "θ = θ_ML"}
+_MARKED = (0.1, 0.5, 0.9)  # the three data points shown in the middle panel: these quantiles of x
+_DEPTH = 6.0  # the bar shows the _DEPTH nats below the best total; lower values are marked ▼ at its floor
+_OVERRIDES = {"phi_star": ("a", "c", "s"), "theta_ml": ("b",)}  # the sliders a ticked toggle sets
+_TOGGLES = {"phi_star": "φ = φ*(θ)", "theta_ml": "θ = θ_ML"}
 
 
 def data_set() -> torch.Tensor:
-    """The 200 points x_i drawn from θ_true (TRUTH), shape (200, 1), float64, seeded."""
-    truth = LinearGaussianLVM(0.0, 1.0, *(torch.tensor(TRUTH[k], dtype=torch.float64) for k in THETA))
+    """The 200 points x_i drawn from θ_true (_TRUTH), shape (200, 1), float64, seeded."""
+    truth = LinearGaussianLVM(0.0, 1.0, *(torch.tensor(_TRUTH[k], dtype=torch.float64) for k in THETA))
     return truth.sample(N_POINTS, generator=torch.Generator().manual_seed(SEED))[1][:, None]
 
 
@@ -68,10 +68,10 @@ class _SplitView:
     def __init__(self, x: torch.Tensor):
         self.x, self.vae = x, LinearVAE(1, 1)
         order = x[:, 0].argsort()
-        self.marked = x[order[[round(q * (len(x) - 1)) for q in MARKED]]]  # (3, 1)
+        self.marked = x[order[[round(q * (len(x) - 1)) for q in _MARKED]]]  # (3, 1)
         self.xs, self.zs = np.linspace(*X_VIEW, 221), np.linspace(*Z_VIEW, 181)
         self.best = -0.5 * math.log(2 * math.pi * math.e * x.var(correction=0).item())  # max over θ
-        self.floor = self.best - DEPTH
+        self.floor = self.best - _DEPTH
         self.previous, self.message = None, "move a slider: θ = (w, b, σ) or φ = (a, c, s)"
 
     def effective(self, phi_star=False, theta_ml=False, **v) -> tuple[dict, dict]:
@@ -154,19 +154,20 @@ class _SplitView:
             return self.message
         moved = [k for k in THETA + PHI if abs(now[k] - before[0][k]) > 1e-12]
         d = {k: now[k] - before[0][k] for k in ("total", "elbo", "kl")}
-        names = [f"{group} ({', '.join(SYMBOL[k] for k in moved if k in keys)})"
+        names = [f"{group} ({', '.join(_SYMBOL[k] for k in moved if k in keys)})"
                  for group, keys in (("θ", THETA), ("φ", PHI)) if set(moved) & set(keys)]
-        names += [f"{TOGGLES[k]} {'ticked' if v[k] else 'unticked'}" for k in TOGGLES if k in touched]
-        names = names or [", ".join(SYMBOL[k] for k in touched)]  # a slider a ticked toggle overrides
+        names += [f"{_TOGGLES[k]} {'ticked' if v[k] else 'unticked'}" for k in _TOGGLES if k in touched]
+        names = names or [", ".join(_SYMBOL[k] for k in touched)]  # a slider a ticked toggle overrides
         self.message = f"<b>last move: {'; '.join(names)}</b> " + _effect(moved, d, touched, v)
         return self.message
 
 
 def _effect(moved: list, d: dict, touched: list, v: dict) -> str:
     """The readout's verdict on one move: d holds the changes of the total, the ELBO and the KL."""
-    held = {t: [SYMBOL[k] for k in keys if k in touched] for t, keys in OVERRIDES.items() if v.get(t)}
+    held = {t: [_SYMBOL[k] for k in keys if k in touched] for t, keys in _OVERRIDES.items() if v.get(t)}
     if not moved:
-        return "no change" + "".join(f": {', '.join(h)} {'is' if len(h) == 1 else 'are'} set by {TOGGLES[t]} "
+        return "no change" + "".join(f": {', '.join(h)} {'is' if len(h) == 1 else 'are'} set by "
+                                     f"{_TOGGLES[t]} "
                                      "while ticked" for t, h in held.items() if h)
     if abs(d["total"]) > 1e-10:
         return f"changed the total by {d['total']:+.4f} nats (KL {d['kl']:+.4f})"
@@ -180,10 +181,10 @@ def _effect(moved: list, d: dict, touched: list, v: dict) -> str:
 def _hold_overridden(controls: dict) -> None:
     """Grey out the sliders a ticked toggle sets (b under θ_ML; a, c, s under φ*(θ))."""
     def sync(_change=None):
-        for toggle, k in ((t, k) for t, keys in OVERRIDES.items() for k in keys):
+        for toggle, k in ((t, k) for t, keys in _OVERRIDES.items() for k in keys):
             controls[k].disabled = bool(controls[toggle].value)
 
-    for toggle in OVERRIDES:
+    for toggle in _OVERRIDES:
         controls[toggle].observe(sync, names="value")
 
 
@@ -191,8 +192,8 @@ def dashboard(x=None) -> Dashboard:
     """Sliders for θ = (w, b, σ) and φ = (a, c, s) and two toggles (φ = φ*(θ); θ = θ_ML) over a
     _SplitView of the data x (default: data_set(), 200 points)."""
     x = data_set() if x is None else validate.tensor("x", x, ndim=1, min_len=2, dtype=torch.float64)[:, None]
-    controls = {k: slider(DEFAULTS[k], *RANGES[k], SYMBOL[k]) for k in THETA + PHI}
-    controls |= {k: _Toggle(label) for k, label in TOGGLES.items()}
+    controls = {k: slider(DEFAULTS[k], *_RANGES[k], _SYMBOL[k]) for k in THETA + PHI}
+    controls |= {k: _Toggle(label) for k, label in _TOGGLES.items()}
     _hold_overridden(controls)
     return Dashboard(_SplitView(x).build, controls, figsize=(11.5, 3.1),
                      note="θ can move the total (black); φ never can: it moves only where the blue ELBO "
