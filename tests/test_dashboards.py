@@ -125,3 +125,24 @@ def test_the_linear_dashboards_matrix_is_autograds_at_every_position_it_shows():
         v["x"] = v["b"] if rng.random() < 0.1 else v["x"]
         shown = D._dependencies_at(tuple(round(v[c], 9) for c in D._RANGES))
         assert dict(shown) == dict(D.linear_dependencies(v)), v
+
+
+def test_the_amortization_dashboard_opens_away_from_where_q_star_jumps():
+    """Lesson 04's exercise 1 asks where the encoder's amortization gap peaks: next to the x where
+    q*'s mean jumps from one hill of the ELBO to another (about 1.2). The dashboard opens at lesson
+    03's x = 1.5 instead, so that its first picture does not give the answer away."""
+    import pytest
+
+    from vaelib import per_datapoint
+    from vaelib.dashboards import l04_amortized as D
+    from vaelib.dashboards.common import positions
+    from vaelib.encoder import ScalarEncoder
+
+    model = joint.NonlinearLVM()
+    dash = D.dashboard(model, ScalarEncoder(seed=0))  # the opening x does not depend on the encoder
+    x_near = torch.as_tensor(positions(0.6, 2.0, 0.02), dtype=torch.float64)
+    jumps = per_datapoint.optimal_gaussian(model, x_near)["m"].diff().abs()
+    jump_at = ((x_near[1:] + x_near[:-1]) / 2)[jumps.argmax()].item()
+    assert abs(jump_at - 1.2) < 0.05 and jumps.max() > 0.3
+    assert dash.controls["x"].value == pytest.approx(1.5) and abs(dash.controls["x"].value - jump_at) > 0.2
+    assert "x = 1.50" in dash.readout.value

@@ -135,6 +135,37 @@ def test_a_ticked_toggle_greys_out_and_names_the_sliders_it_sets(dash):
     dash.update(**D.DEFAULTS)
 
 
+def test_a_move_that_changes_neither_part_is_explained_by_what_moved(dash):
+    """A slider can move θ or φ and leave both the total and the KL where they were. The readout
+    says why in each case, and speaks of the half-circle of θ_ML only when both toggles are ticked."""
+    dash.update(**D.DEFAULTS, phi_star=False, theta_ml=False)
+    x, v = D.data_set(), D.DEFAULTS
+    a_star = v["w"] / (v["w"] ** 2 + v["sigma"] ** 2)  # φ*(θ)'s a: 0.4; the mean KL is a parabola in a
+    assert a_star == pytest.approx(0.4)
+    before = numbers(dash)
+    dash.update(a=0.6)  # from 0.2 to 0.6: the same distance either side of a* = 0.4
+    after = numbers(dash)
+    # the KL by an independent route: torch's Gaussian KL to lesson 02's closed-form posterior
+    post = closed_form(v, x).posterior(x[:, 0])
+    Normal, kl_divergence = torch.distributions.Normal, torch.distributions.kl_divergence
+    kl = [kl_divergence(Normal(a * x[:, 0] + v["c"], v["s"]), post).mean() for a in (0.2, 0.6)]
+    assert abs(kl[0] - kl[1]) < 1e-12 and after["kl"] == pytest.approx(kl[1].item(), abs=1e-12)
+    assert abs(after["kl"] - before["kl"]) < 1e-10 and abs(after["total"] - before["total"]) < 1e-12
+    said = dash.readout.value
+    assert "φ (a)</b> changed neither the total nor the split" in said and "either side of the a" in said
+    assert "θ moved" not in said and "half-circle" not in said
+    dash.update(a=0.0)  # q = N(0, s²) for every x: w -> -w flips every posterior mean, the KL stays
+    dash.update(w=-0.5)
+    said = dash.readout.value
+    assert "θ (w)</b> changed neither" in said and "θ moved, but" in said and "half-circle" not in said
+    dash.update(**D.DEFAULTS, phi_star=True)  # φ*(θ) ticked: KL 0 before and after, w -> -w keeps the total
+    dash.update(w=-0.5)
+    said = dash.readout.value
+    assert "changed neither" in said and "w² + σ²" in said and "φ*(θ) keeps the KL at 0" in said
+    assert "half-circle" not in said
+    dash.update(**D.DEFAULTS, phi_star=False, theta_ml=False)
+
+
 def test_values_below_the_bar_s_floor_are_marked_and_said(dash):
     dash.update(**D.DEFAULTS, phi_star=False, theta_ml=False)
     view = dash.draw.__self__

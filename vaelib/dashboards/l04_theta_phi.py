@@ -175,7 +175,25 @@ def _effect(moved: list, d: dict, touched: list, v: dict) -> str:
         why = ("θ moved, but p_θ(x) = N(b, w² + σ²) sees w and σ only through w² + σ²"
                if set(moved) & set(THETA) else "φ never can")
         return f"changed only the split: ELBO {d['elbo']:+.4f}, KL {d['kl']:+.4f}; the total stayed ({why})"
-    return "changed neither the total nor the split (θ moved along the half-circle of θ_ML, φ*(θ) with it)"
+    return "changed neither the total nor the split " + _why_nothing(moved, v)
+
+
+def _why_nothing(moved: list, v: dict) -> str:
+    """Why a move that changed θ or φ left both the total and the KL where they were."""
+    theta_moved = bool(set(moved) & set(THETA))
+    if theta_moved and v.get("theta_ml") and v.get("phi_star"):
+        return "(θ moved along the half-circle of θ_ML, φ*(θ) with it)"
+    if theta_moved and v.get("phi_star"):
+        why = ("p_θ(x) = N(b, w² + σ²) sees w and σ only through w² + σ²" if "b" not in moved
+               else "the total is the same at the new θ")
+        return f"(θ moved, but {why}, and φ*(θ) keeps the KL at 0)"
+    if theta_moved:
+        return "(θ moved, but the total and the KL have the same values at the new θ as at the old)"
+    if len(moved) == 1:  # one of a, c, s: the mean KL is convex in each, so equal values flank its lowest
+        k = _SYMBOL[moved[0]]
+        return (f"({k} moved, but the KL is the same at both values: they lie either side of the {k} "
+                "where it is lowest)")
+    return "(φ moved, but the KL is the same at the new φ as at the old)"
 
 
 def _hold_overridden(controls: dict) -> None:
