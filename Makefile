@@ -28,7 +28,7 @@ lab: $(BIN)/.installed
 # other, on the two cores a course machine has. `python -m pytest` alone runs them one by one.
 test: $(BIN)/.installed test-colab
 	$(BIN)/ruff check vaelib harness tests benchmarks tools jupyter site conftest.py
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 
 # Colab's libraries (colab/requirements.txt: ipywidgets 7.7.1, numpy 2.1.3, matplotlib 3.10.0, ...) in
 # .venv-colab, vaelib installed as the lessons' Colab cell installs it (--no-deps), torch, nbval and

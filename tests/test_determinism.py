@@ -1,9 +1,10 @@
-"""Determinism: each notebook, run twice in fresh kernels, prints the same numbers.
+"""Determinism: each lesson, run again in a fresh kernel, prints the numbers it printed the first time.
 
-Both runs execute at once (two kernels, one core each: the machine has two), cwd = notebooks/,
-with the venv's python3 kernel, each with its own empty weights cache (VAELIB_CACHE), so cached
-training is redone and checked too. Compared: every text output of every code cell (stdout streams
-and text/plain results), after masking only what legitimately varies from run to run:
+The first run is nbval's in the same `make test` (conftest.py keeps its outputs in build/executed/, and
+schedules the notebooks before this file in one worker); the second is a fresh kernel here, cwd
+notebooks/, on IPC. Run on its own (no fresh first run), a lesson is run twice here, side by side.
+Compared: every text output of every code cell (stdout streams and text/plain results), after masking
+only what legitimately varies from run to run:
 durations ("1.2 s", "35 ms", "Wall time: ..."), speed ratios ("2593 times faster", "4.5x slower"),
 object addresses (0x7f...), widget model ids (32 hex digits) and tqdm's elapsed/remaining times
 and rates. The masking has its own tests.
@@ -14,14 +15,19 @@ import asyncio
 import difflib
 import os
 import re
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+EXECUTED = NOTEBOOK_DIR.parent / "build" / "executed"  # nbval's run, kept by conftest.py
+SESSION_STARTED = time.time()  # imported when the session (its worker) starts, before nbval runs
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 _NUMBER = r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 MASKS = [  # (pattern, replacement), applied in this order
@@ -65,25 +71,35 @@ def _merge_streams(outputs):
     return merged
 
 
-async def _execute(path: Path, cache: str):
+async def _execute(path: Path, sockets: str):
     nb = nbformat.read(path, as_version=4)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-           "VAELIB_CACHE": cache}
-    client = NotebookClient(nb, kernel_name="python3", timeout=600,
-                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    ipc = Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}})
+    client = NotebookClient(nb, kernel_name="python3", timeout=600, config=ipc,
+                            resources={"metadata": {"path": str(path.parent)}})
     await client.async_execute(env=env)
     return nb
 
 
-def run_twice(path: Path):
-    """Two executions of `path` in two fresh kernels at the same time (one thread each), each
-    with its own empty weights cache: both train what they train, neither reads the other's."""
+def run(path: Path, times: int = 1) -> list:
+    """`times` executions of `path` in fresh kernels at the same time (one thread each)."""
 
-    async def both(a, b):
-        return await asyncio.gather(_execute(path, a), _execute(path, b))
+    async def all_of(folders):
+        return await asyncio.gather(*(_execute(path, f) for f in folders))
 
-    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
-        return asyncio.run(both(a, b))
+    folders = [tempfile.mkdtemp(prefix="det-kernel-") for _ in range(times)]
+    try:
+        return asyncio.run(all_of(folders))
+    finally:
+        for f in folders:
+            shutil.rmtree(f, ignore_errors=True)
+
+
+def first_run(path: Path):
+    """nbval's executed copy of `path` from this session (conftest.py), or None."""
+    copy = EXECUTED / path.relative_to(NOTEBOOK_DIR)
+    fresh = copy.is_file() and copy.stat().st_mtime >= SESSION_STARTED
+    return nbformat.read(copy, as_version=4) if fresh else None
 
 
 def first_difference(a, b) -> str:
@@ -100,8 +116,9 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_two_runs_print_the_same_numbers(path):
-    first, second = run_twice(path)
+def test_a_second_run_prints_the_same_numbers(path):
+    first = first_run(path)
+    first, second = run(path, 2) if first is None else (first, *run(path))
     a, b = text_outputs(first), text_outputs(second)
     assert a, f"{path.name} printed nothing to compare"
     assert a == b, f"{path.name}: the two runs differ; " + first_difference(a, b)
@@ -174,7 +191,7 @@ def test_the_comparison_catches_an_unseeded_number(tmp_path):
     ])
     path = tmp_path / "99_probe.ipynb"
     nbformat.write(nb, path)
-    first, second = run_twice(path)
+    first, second = run(path, 2)
     a, b = text_outputs(first), text_outputs(second)
     assert a[0] == b[0] and a[0][1] == "stdout"
     assert a[1] != b[1] and "cell 1 (execute_result)" in first_difference(a, b)

@@ -1,4 +1,4 @@
-"""vaelib.train: seeded training that raises the ELBO, its options, and the weights cache."""
+"""vaelib.train: Algorithm 1, seeded, raising the ELBO, and its options."""
 
 import importlib.util
 import pathlib
@@ -60,58 +60,6 @@ def test_progress_bar_is_shown_unless_disabled(capsys):
     assert "training" in capsys.readouterr().err
     train.train(vae.make_vae(hidden=(8,)), x, epochs=2, progress=False)
     assert capsys.readouterr().err == ""
-
-
-# --- the weights cache --------------------------------------------------------------------------
-
-def test_weights_round_trip_and_leave_no_temporary_file(tmp_path):
-    a, b = _small(), vae.make_vae("bernoulli", 3, hidden=(16,), seed=7).double()
-    path = train.save_weights(a, tmp_path / "sub" / "w.pt")
-    assert train.load_weights(b, path)
-    assert all(torch.equal(u, v) for u, v in zip(a.state_dict().values(), b.state_dict().values(),
-                                                 strict=True))
-    assert [p.name for p in path.parent.iterdir()] == ["w.pt"]
-
-
-@pytest.mark.parametrize("content", [b"", b"not a torch file at all", "truncated", "mismatch"])
-def test_bad_cache_file_means_train_again_not_a_crash(tmp_path, capsys, content):
-    path = tmp_path / "w.pt"
-    if content == "truncated":
-        train.save_weights(_small(), path)
-        path.write_bytes(path.read_bytes()[:200])
-    elif content == "mismatch":
-        train.save_weights(_small(z_dim=5), path)
-    else:
-        path.write_bytes(content)
-    model = _small()
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    assert train.load_weights(model, path) is False
-    out = capsys.readouterr().out
-    assert "could not be read" in out and "training again" in out
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-
-
-def test_missing_cache_file_says_so(tmp_path, capsys):
-    assert train.load_weights(_small(), tmp_path / "nothing.pt") is False
-    assert "No cached weights" in capsys.readouterr().out
-
-
-def test_course_model_trains_once_then_loads_and_retrains_after_corruption(tmp_path, monkeypatch,
-                                                                           capsys):
-    monkeypatch.setattr(train, "CACHE_DIR", tmp_path)
-    monkeypatch.setattr(train, "COURSE_TRAINING", dict(epochs=2, batch_size=100, lr=3e-3))
-    m1, h1 = train.course_model(z_dim=2)
-    m2, h2 = train.course_model(z_dim=2)
-    assert h1 is not None and h2 is None
-    z = torch.randn(4, 2)
-    torch.testing.assert_close(m1.decoder(z).mean, m2.decoder(z).mean)
-    (path,) = tmp_path.iterdir()
-    path.write_bytes(b"\x00" * 10)
-    capsys.readouterr()
-    _, h3 = train.course_model(z_dim=2)
-    assert h3 is not None and "training again" in capsys.readouterr().out
-
-
 
 
 def test_snapshots_are_the_start_and_geometrically_spaced_steps_with_the_weights_at_each():

@@ -24,7 +24,8 @@ MUTATIONS = [
     ("M1", "vaelib/elbo.py", "halve the KL in the ELBO",
      "kl = kl_divergence(_q(q), model.prior())", "kl = 0.5 * kl_divergence(_q(q), model.prior())"),
     ("M1b", "vaelib/vae.py", "halve the KL in the VAE's ELBO (lesson 05's training and estimates)",
-     "return log_lik, kl_divergence(q, self.prior())", "return log_lik, 0.5 * kl_divergence(q, self.prior())"),
+     "return log_lik, kl_divergence(q, self.prior())",
+     "return log_lik, 0.5 * kl_divergence(q, self.prior())"),
     ("M2", "vaelib/posterior.py", "drop one node (the middle one) from the grid quadrature of log p(x)",
      "return torch.logsumexp(log_joint_on_grid(model, x, grid), -1) + math.log(grid[1] - grid[0])",
      "lj = log_joint_on_grid(model, x, grid)\n    g = lj.shape[-1] // 2\n"
@@ -52,8 +53,8 @@ MUTATIONS = [
      "return Independent(Bernoulli(logits=self.net(z), validate_args=False), 1)",
      "return Independent(Bernoulli(logits=-self.net(z), validate_args=False), 1)"),
 ]
-SUITE = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile",
-         "tests", "notebooks", "--ignore=tests/test_browser.py", "--ignore=tests/test_site.py",
+SUITE = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadscope",
+         "--no-loadscope-reorder", "tests", "notebooks", "--ignore=tests/test_browser.py", "--ignore=tests/test_site.py",
          "--ignore=tests/test_setup.py", "--ignore=tests/test_environment.py"]
 
 

@@ -1,4 +1,4 @@
-"""Lesson 05: AEVB's Algorithm 1, the course's one training loop for θ and φ; and the weights cache.
+"""Lessons 05-06: AEVB's Algorithm 1, the course's one training loop for θ and φ.
 
 `train` reads as Algorithm 1 (Kingma & Welling 2013, §2.3) and lesson 05 shows its source as it is:
 keep it one function, in AEVB's names, its argument checks and snapshots in the helpers below.
@@ -6,19 +6,12 @@ What only a benchmark needs (an average of the weights, early stopping, other op
 wraps the optimiser in benchmarks/vae_digits.py instead of living here.
 """
 
-import os
-import tempfile
-import zlib
-from pathlib import Path
-
 import torch
 from tqdm.auto import tqdm
 
-from vaelib import threads, validate
-from vaelib.data import digits
-from vaelib.vae import VAE, make_vae
+from vaelib import validate
+from vaelib.vae import VAE
 
-CACHE_DIR = Path(os.environ.get("VAELIB_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
 COURSE_SETTING = dict(decoder="bernoulli", hidden=(200,), activation="tanh")
 COURSE_TRAINING = dict(epochs=60, batch_size=100, lr=1e-2)
 
@@ -98,61 +91,3 @@ def _elbo(model, x, seed: int) -> float:
         value = model.elbo(x, generator=torch.Generator(x.device).manual_seed(seed)).mean().item()
     model.train()
     return value
-
-
-def save_weights(model: torch.nn.Module, path) -> Path:
-    """Write model.state_dict() to `path` atomically: a temporary file in the same folder, then
-    os.replace, so a reader never sees half a file."""
-    validate.instance("model", model, torch.nn.Module, "a torch.nn.Module")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(model.state_dict(), f)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a cache file is ordinary data
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def load_weights(model: torch.nn.Module, path) -> bool:
-    """Load a state_dict written by save_weights (torch.load, weights_only=True). True if it
-    loaded; False, with the reason printed, for a missing, corrupt or mismatched file: train again."""
-    path = Path(path)
-    if not path.is_file():
-        print(f"No cached weights at {path}: training the model.")
-        return False
-    try:
-        state = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
-        current = model.state_dict()
-        if not isinstance(state, dict) or set(state) != set(current) or any(
-                state[k].shape != current[k].shape for k in current):
-            raise ValueError("the saved tensors do not fit this model's layers")
-        model.load_state_dict(state)
-    except Exception as e:  # a truncated, corrupt or mismatched file: retrain, never crash
-        detail = str(e).splitlines()[0][:120] if str(e) else "no detail"
-        print(f"The cached weights at {path} could not be read ({type(e).__name__}: {detail}): "
-              "training again.")
-        return False
-    return True
-
-
-def course_model(z_dim: int = 2, seed: int = 0, cache: bool = True, progress: bool = False):
-    """Lesson 05's binarised-digits VAE (COURSE_SETTING, trained with COURSE_TRAINING on the train
-    split, on one CPU thread so that the numbers repeat), read from the cache when a valid file is
-    there, else trained and written. Returns (model, history); history is None when loaded."""
-    z_dim = validate.positive_int("z_dim", z_dim)
-    model = make_vae(z_dim=z_dim, seed=seed, **COURSE_SETTING)
-    tag = f"{zlib.crc32(repr((COURSE_SETTING, COURSE_TRAINING)).encode()):08x}"  # settings' fingerprint
-    path = CACHE_DIR / f"vae_digits_binary_z{z_dim}_seed{seed}_{tag}.pt"
-    if cache and load_weights(model, path):
-        return model.eval(), None
-    with threads(1):
-        hist = train(model, digits("train", "binary"), x_val=digits("val", "binary"), seed=seed,
-                     progress=progress, **COURSE_TRAINING)
-    if cache:
-        save_weights(model, path)
-    return model, hist

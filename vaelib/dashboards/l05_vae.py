@@ -4,7 +4,6 @@ decoder's map of a z grid (θ_k), the encoder's map of the test digits (φ_k) an
 reconstruction and KL at k, all computed once when the dashboard is built."""
 
 import copy
-import zlib
 
 import ipywidgets as W
 import numpy as np
@@ -62,11 +61,11 @@ class _LatentView:
 
 
 def dashboard(model=None) -> Dashboard:
-    """Sliders z₁, z₂ of a trained 2-D-latent VAE (default: the course's, cached or trained) over a
+    """Sliders z₁, z₂ of a trained 2-D-latent VAE (default: the course's, trained now) over a
     _LatentView. θ stays fixed while z moves; only the decoder's outputs change."""
-    from vaelib import train, vae
+    from vaelib import vae
 
-    model = train.course_model(z_dim=2)[0] if model is None else model
+    model = _course_model()[0] if model is None else model
     if not isinstance(model, vae.VAE) or model.z_dim != 2 or model.x_dim != 64:
         raise ValueError("model: expected a vaelib VAE with z_dim=2 and x_dim=64")
     controls = {"z1": slider(0.0, *Z_RANGE, Z_STEP, "z₁"), "z2": slider(0.0, *Z_RANGE, Z_STEP, "z₂")}
@@ -155,13 +154,13 @@ def _label_digits(ax, means, labels) -> None:
 def training_dashboard(model=None, snapshots=None) -> Dashboard:
     """A slider k over `snapshots` (train.train(..., snapshots=K)["snapshots"]: (step, state_dict)
     pairs) of a 2-D-latent Bernoulli VAE like `model`; default: the course's model and snapshots,
-    cached or trained."""
+    trained now."""
     from vaelib import vae
 
     if (model is None) != (snapshots is None):
         raise ValueError("snapshots: give both model and snapshots, or neither (the course's)")
     if model is None:
-        model, snapshots = _course_snapshots()
+        model, snapshots = _course_model(SNAPSHOTS)
     if not isinstance(model, vae.VAE) or model.z_dim != 2 or model.x_dim != 64:
         raise ValueError("model: expected a vaelib VAE with z_dim=2 and x_dim=64")
     if not isinstance(snapshots, list | tuple) or len(snapshots) < 2:
@@ -173,36 +172,17 @@ def training_dashboard(model=None, snapshots=None) -> Dashboard:
                      note="Each k is a different (θ_k, φ_k): θ_k draws the left panel, φ_k the middle one.")
 
 
-def _course_snapshots():
-    """The course's 2-D model (train.COURSE_SETTING, COURSE_TRAINING, seed 0) and SNAPSHOTS of its
-    training, read from the weights cache when a valid file is there, else trained and written."""
-    from vaelib import threads, train
+def _course_model(snapshots: int = 0):
+    """The course's 2-D model (train.COURSE_SETTING, COURSE_TRAINING, seed 0), trained now on one CPU
+    thread (about two seconds; the same numbers on every machine), and its `snapshots`."""
+    from vaelib import threads, train, vae
     from vaelib.data import digits
 
-    tag = zlib.crc32(repr((train.COURSE_SETTING, train.COURSE_TRAINING, SNAPSHOTS)).encode())
-    path = train.CACHE_DIR / f"vae_digits_binary_z2_seed0_snapshots_{tag:08x}.pt"
-    kept = _Snapshots()
-    if not train.load_weights(kept, path):
-        with threads(1):  # as course_model: the same numbers on every machine
-            hist = train.train(kept.models[-1], digits("train", "binary"), seed=0, snapshots=SNAPSHOTS,
-                               progress=False, **train.COURSE_TRAINING)
-        for m, (_, state) in zip(kept.models, hist["snapshots"], strict=True):
-            m.load_state_dict(state)
-        kept.steps.copy_(torch.tensor([s for s, _ in hist["snapshots"]]))
-        train.save_weights(kept, path)
-    return kept.models[-1], [(int(s), m.state_dict()) for s, m in zip(kept.steps, kept.models, strict=True)]
-
-
-class _Snapshots(nn.Module):
-    """SNAPSHOTS course models and the training step of each, as one module: one file in the cache."""
-
-    def __init__(self):
-        from vaelib import train, vae
-
-        super().__init__()
-        self.models = nn.ModuleList([vae.make_vae(z_dim=2, seed=0, **train.COURSE_SETTING)
-                                     for _ in range(SNAPSHOTS)])
-        self.register_buffer("steps", torch.zeros(SNAPSHOTS, dtype=torch.long))
+    model = vae.make_vae(z_dim=2, seed=0, **train.COURSE_SETTING)
+    with threads(1):
+        history = train.train(model, digits("train", "binary"), seed=0, snapshots=snapshots, progress=False,
+                              **train.COURSE_TRAINING)
+    return model, history["snapshots"]
 
 
 DASHBOARDS = {"05 latent explorer": dashboard, "05 training explorer": training_dashboard}
