@@ -33,9 +33,9 @@ def test_two_figures_with_other_numbers_are_said_differently():
 
 
 def test_mathtext_is_made_plain():
-    assert alt_text.plain(r"$\log p_\theta(x) = \mathrm{ELBO} + \mathrm{KL}(q \,\|\, p)$") == \
+    assert alt_text._plain(r"$\log p_\theta(x) = \mathrm{ELBO} + \mathrm{KL}(q \,\|\, p)$") == \
         "log p_θ(x) = ELBO + KL(q ‖ p)"
-    assert alt_text.plain(r"$\mathcal{N}(x; \mu, \sigma^2)$") == "N(x; μ, σ²)"
+    assert alt_text._plain(r"$\mathcal{N}(x; \mu, \sigma^2)$") == "N(x; μ, σ²)"
 
 
 def test_the_dashboard_says_its_sliders_and_readout():

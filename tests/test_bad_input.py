@@ -91,7 +91,7 @@ def nonlinear() -> joint.NonlinearLVM:
 
 
 def q0() -> torch.distributions.Normal:
-    return elbo.variational(0.0, 1.0)
+    return elbo._variational(0.0, 1.0)
 
 
 def small_vae() -> vae.VAE:
@@ -191,7 +191,7 @@ BAD_INPUTS = [
        'attempt', 'expected two functions'),
     _R("checks.environment", lambda t: checks.environment(min_python=(99, 0)),
        None, 'is too old', AssertionError),
-    _R("checks.verdict", lambda t: checks.verdict([1.0], object()), "check", "expected must be a number"),
+    _R("checks._verdict", lambda t: checks._verdict([1.0], object()), "check", "expected must be a number"),
     _R("checks.choose", lambda t: checks.choose("q", {"KL"}, {"ELBO"}, {"ELBO": "why"}), "q",
        "['KL'] are not among the options", AssertionError),
     # vaelib.gaussian
@@ -275,14 +275,14 @@ BAD_INPUTS = [
        'x', 'expected a finite number'),
     _R("dashboards.l03_vi.dashboard", lambda t: l03_vi.dashboard(model="model"),
        'model', 'expected a model with log_joint(x, z) and a .grid'),
-    _R("dashboards.l03_vi.q_grid", lambda t: l03_vi.q_grid("model"),
+    _R("dashboards.l03_vi._q_grid", lambda t: l03_vi._q_grid("model"),
        'model', 'expected a model with log_joint(x, z) and a .grid'),
     _R("dashboards.l04_amortized.dashboard", lambda t: l04_amortized.dashboard(model="model"),
        'model', 'expected a vaelib.joint.NonlinearLVM'),
-    _R("dashboards.l04_amortized.default_encoder", lambda t: l04_amortized.default_encoder(nonlinear(), n=0),
+    _R("dashboards.l04_amortized._default_encoder", lambda t: l04_amortized._default_encoder(nonlinear(), n=0),
        'n', 'expected a whole number'),
-    _R("dashboards.l04_amortized.default_encoder",
-       lambda t: l04_amortized.default_encoder(nonlinear(), steps=0),
+    _R("dashboards.l04_amortized._default_encoder",
+       lambda t: l04_amortized._default_encoder(nonlinear(), steps=0),
        'steps', 'expected a whole'),
     _R("dashboards.l05_vae.dashboard", lambda t: l05_vae.dashboard(model="model"),
        'model', 'expected a vaelib VAE with z_dim=2'),
@@ -374,9 +374,9 @@ BAD_INPUTS = [
     _R("dependency.dependency_matrix", lambda t: dep_matrix(points={"other": torch.ones(2)}),
        'points', 'expected an entry for every distribution'),
     # vaelib.elbo, gradients, per_datapoint, encoder, linear_vae
-    _R("elbo.variational", lambda t: elbo.variational(0.0, 0.0),
+    _R("elbo._variational", lambda t: elbo._variational(0.0, 0.0),
        's', 'a scale must'),
-    _R("elbo.variational", lambda t: elbo.variational(NAN, 1.0),
+    _R("elbo._variational", lambda t: elbo._variational(NAN, 1.0),
        'm', 'expected finite'),
     _R("elbo.reparameterised_sample", lambda t: elbo.reparameterised_sample("q"),
        'q', 'expected a torch.distributions Normal'),
@@ -424,10 +424,10 @@ BAD_INPUTS = [
        'stride', 'expected a whole number >= 1'),
     _R("posterior.quadrature_grid", lambda t: posterior.quadrature_grid(nonlinear(), torch.tensor(0.0)),
        'x', 'expected a 1-D'),
-    _R("per_datapoint.initial_gaussian", lambda t: per_datapoint.initial_gaussian(nonlinear(), [NAN]),
+    _R("per_datapoint._initial_gaussian", lambda t: per_datapoint._initial_gaussian(nonlinear(), [NAN]),
        'x', 'expected finite'),
-    _R("per_datapoint.initial_gaussian",
-       lambda t: per_datapoint.initial_gaussian(nonlinear(), [0.0], starts=0),
+    _R("per_datapoint._initial_gaussian",
+       lambda t: per_datapoint._initial_gaussian(nonlinear(), [0.0], starts=0),
        'starts', 'expected a whole'),
     _R("per_datapoint.optimal_gaussian",
        lambda t: per_datapoint.optimal_gaussian(nonlinear(), [0.0], max_iter=0),
@@ -521,7 +521,7 @@ BAD_INPUTS = [
     # vaelib.vae, train, example_vae
     _R("posterior.model_grid", lambda t: posterior.model_grid(linear()), "model",
        "expected a model with log_joint(x, z) and a .grid"),
-    _R("elbo.elbo_terms", lambda t: elbo.elbo_terms(linear(), 0.0, "q", torch.zeros(1)), "q",
+    _R("elbo._elbo_terms", lambda t: elbo._elbo_terms(linear(), 0.0, "q", torch.zeros(1)), "q",
        "expected a torch.distributions Normal"),
     _R("elbo.kl_from_log_posterior",
        lambda t: elbo.kl_from_log_posterior(torch.zeros(5), torch.linspace(0, 1, 5), 0.0, 0.0), "s",
@@ -759,7 +759,7 @@ RECOVERS = [
 EXEMPT = {
     "vaelib.alt_text.describe": "the figure's own alt text, called with the displayed Figure",
     "vaelib.alt_text.install": "called by figures.use_course_style with IPython's shell",
-    "vaelib.alt_text.plain": "called with a figure's own labels",
+    "vaelib.alt_text._plain": "called with a figure's own labels",
     "vaelib.png.png": "Dashboard's internal PNG encoder; its argument is the Dashboard's own "
                           "matplotlib Figure, never user data",
     "vaelib.dashboards.common.normal_pdf": "a dashboard's drawing helper, called only with the "

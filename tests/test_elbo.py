@@ -19,7 +19,7 @@ X_BIMODAL = 1.2  # an x whose posterior in the default NonlinearLVM is far from 
 
 
 def test_variational_family_is_a_torch_normal():
-    q = elbo.variational(0.5, 2.0)
+    q = elbo._variational(0.5, 2.0)
     assert isinstance(q, Normal) and q.loc.item() == 0.5 and q.scale.item() == 2.0
 
 
@@ -147,7 +147,7 @@ def test_the_importance_weights_of_the_best_gaussian_are_unbounded(model):
 
 
 def test_iwae_bound_checks_k(model):
-    q = elbo.variational(0.0, 1.0)
+    q = elbo._variational(0.0, 1.0)
     for bad in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match="k"):
             elbo.iwae_bound(model, 0.0, q, bad)
@@ -169,7 +169,7 @@ def test_one_estimate_of_l_k_can_exceed_the_log_evidence_while_its_mean_cannot()
 def test_given_draws_give_the_estimator_by_hand():
     """elbo(..., z=draws): (1/S) Σ_s log p_θ(x|z_s) - KL(q ‖ p_θ(z)), with torch's Gaussian KL."""
     lin = joint.LinearGaussianLVM(mu_z=0.3, s_z=1.2, w=-0.8, b=0.5, sigma=0.4)
-    q = elbo.variational(torch.tensor([0.1, -0.4]), torch.tensor([0.7, 0.3]))
+    q = elbo._variational(torch.tensor([0.1, -0.4]), torch.tensor([0.7, 0.3]))
     z = torch.tensor([[0.5, -1.0], [0.0, 0.2], [1.5, -0.3]])
     x = torch.tensor([0.9, -0.2])
     by_hand = Normal(-0.8 * z + 0.5, 0.4).log_prob(x).mean(0) - kl_divergence(q, Normal(0.3, 1.2))

@@ -50,7 +50,13 @@ def test_fisher_identity_matches_the_closed_form_marginal_of_the_linear_model(po
 
 @pytest.fixture(scope="module")
 def runs(points):
-    return em.em_vs_vae(points, iterations=20)
+    """The three methods, each from the same fresh model NonlinearLVM(seed=3), as notebook 04b runs them."""
+    out = {}
+    for name, run in (("exact_em", em.exact_em), ("variational_em", em.variational_em),
+                      ("amortized", em.amortized)):
+        model = joint.NonlinearLVM(seed=3)
+        out[name] = {**run(model, points, iterations=20), "model": model}
+    return out
 
 
 def test_exact_em_climbs_the_evidence_at_every_iteration(runs):

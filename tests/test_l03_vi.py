@@ -56,7 +56,7 @@ def test_the_trimmed_quadrature_grid_would_miss_log_p_for_a_wide_q():
     model, x = joint.NonlinearLVM(), D.X_OBSERVED
     log_px = model.log_marginal(torch.tensor(x)).item()
     post = posterior.posterior(model, x)
-    for grid, off in ((posterior.quadrature_grid(model, torch.tensor([x]))[0], 0.1), (D.q_grid(model), 0)):
+    for grid, off in ((posterior.quadrature_grid(model, torch.tensor([x]))[0], 0.1), (D._q_grid(model), 0)):
         with torch.no_grad():
             total = (elbo.elbo_from_log_joint(model.log_joint(x, grid), grid, 3.0, 2.0)
                      + elbo.kl_from_log_posterior(post.log_prob(grid), grid, 3.0, 2.0)).item()

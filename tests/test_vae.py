@@ -29,7 +29,7 @@ def test_encoder_is_a_diagonal_gaussian_with_the_nets_outputs():
 
 
 def test_bernoulli_decoder_log_prob_is_the_c1_formula():
-    dec = vae.BernoulliDecoder(3, 64, (16,)).double()
+    dec = vae.make_vae("bernoulli", 3, hidden=(16,)).decoder.double()
     z, x = torch.randn(5, 3, dtype=torch.float64), digits("train", "binary")[:5].double()
     y = torch.sigmoid(dec.net(z))
     hand = (x * y.log() + (1 - x) * (1 - y).log()).sum(-1)
@@ -43,38 +43,6 @@ def test_gaussian_decoder_log_prob_is_the_c2_formula():
     mu, log_var = dec.net(z).chunk(2, dim=-1)
     hand = (-0.5 * (math.log(2 * math.pi) + log_var + (x - mu) ** 2 / log_var.exp())).sum(-1)
     torch.testing.assert_close(dec(z).log_prob(x), hand)
-
-
-def test_categorical_decoder_gives_17_grey_level_probabilities_per_pixel():
-    dec = vae.CategoricalDecoder(3, 64, (16,)).double()
-    z, x = torch.randn(5, 3, dtype=torch.float64), digits("train", "grey")[:5].double()
-    p = dec(z)
-    probs = p.base_dist.probs
-    assert probs.shape == (5, 64, 17)
-    torch.testing.assert_close(probs.sum(-1), torch.ones(5, 64, dtype=torch.float64))
-    logits = dec.net(z).view(5, 64, 17)
-    hand = torch.log_softmax(logits, -1).gather(-1, x.long().unsqueeze(-1)).squeeze(-1).sum(-1)
-    torch.testing.assert_close(p.log_prob(x), hand)
-    s = p.sample()
-    assert s.shape == (5, 64) and s.min() >= 0 and s.max() <= 16
-
-
-def test_tied_grey_levels_are_u_times_the_shared_profiles_plus_a_bias():
-    """levels_rank r: logits[d, k] = Σ_r u_{d,r} B[r, k] + c[d, k], u the MLP's 64 r outputs."""
-    dec = vae.CategoricalDecoder(3, 64, (16,), levels_rank=4).double()
-    basis = dec.net[-1]
-    assert isinstance(basis, vae.LevelBasis) and basis.profiles.shape == (4, 17)
-    z, x = torch.randn(5, 3, dtype=torch.float64), digits("train", "grey")[:5].double()
-    u = dec.net[:-1](z)
-    assert u.shape == (5, 64 * 4)
-    logits = torch.einsum("ndr,rk->ndk", u.view(5, 64, 4), basis.profiles) + basis.bias
-    p = dec(z)
-    torch.testing.assert_close(p.base_dist.logits, torch.log_softmax(logits, -1))
-    hand = torch.log_softmax(logits, -1).gather(-1, x.long().unsqueeze(-1)).squeeze(-1).sum(-1)
-    torch.testing.assert_close(p.log_prob(x), hand)
-    free = vae.CategoricalDecoder(3, 64, (16,))
-    tied = sum(q.numel() for q in dec.parameters())
-    assert tied == sum(q.numel() for q in free.parameters()) - 16 * 64 * 13 - 64 * 13 + 4 * 17 + 64 * 17
 
 
 def test_theta_and_phi_are_disjoint_and_the_prior_has_no_parameters():

@@ -24,7 +24,7 @@ _TEX = {r"\theta": "θ", r"\phi": "φ", r"\varphi": "φ", r"\lambda": "λ", r"\m
        r"\exp": "exp", r"\nabla": "∇", r"\to": "→", r"\,": " ", r"\;": " ", r"\ ": " "}
 
 
-def plain(text: str) -> str:
+def _plain(text: str) -> str:
     """Mathtext made readable: `$p_\\theta(z \\mid x)$` -> `p_θ(z | x)`."""
     for tex, char in sorted(_TEX.items(), key=lambda kv: -len(kv[0])):
         text = text.replace(tex, char)
@@ -40,17 +40,17 @@ def _number(v: float) -> str:
 
 def _labels(ax) -> list[str]:
     artists = [*ax.get_lines(), *ax.collections, *ax.patches, *ax.containers]
-    labels = [plain(a.get_label()) for a in artists if not str(a.get_label()).startswith("_")]
+    labels = [_plain(a.get_label()) for a in artists if not str(a.get_label()).startswith("_")]
     return list(dict.fromkeys(label for label in labels if label))
 
 
 def _panel(ax) -> str:
     """One panel in words: title, what against what, the ranges, the labelled series, images, texts."""
-    title = plain(" ".join(t for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t))
+    title = _plain(" ".join(t for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t))
     body = []
     if ax.axison:
         (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-        xl, yl = plain(ax.get_xlabel()) or "x", plain(ax.get_ylabel()) or "y"
+        xl, yl = _plain(ax.get_xlabel()) or "x", _plain(ax.get_ylabel()) or "y"
         body.append(f"{yl} against {xl} ({xl} from {_number(x0)} to {_number(x1)}, "
                     f"{yl} from {_number(y0)} to {_number(y1)})")
     if _labels(ax):
@@ -58,7 +58,7 @@ def _panel(ax) -> str:
     if ax.images:
         h, w = ax.images[0].get_array().shape[:2]
         body.append(f"{len(ax.images)} image{'s' if len(ax.images) > 1 else ''} ({h}×{w} values)")
-    texts = list(dict.fromkeys(plain(t.get_text()) for t in ax.texts if plain(t.get_text())))
+    texts = list(dict.fromkeys(_plain(t.get_text()) for t in ax.texts if _plain(t.get_text())))
     if texts:
         body.append("labelled " + ", ".join(texts))
     said = "; ".join(body) or "empty"
@@ -68,7 +68,7 @@ def _panel(ax) -> str:
 def describe(fig: Figure) -> str:
     """The alt text of a figure: its suptitle, then each visible panel in words (colour bars left out)."""
     axes = [ax for ax in fig.axes if ax.get_visible() and not hasattr(ax, "_colorbar")]
-    head = plain(fig._suptitle.get_text()) if fig._suptitle is not None else ""
+    head = _plain(fig._suptitle.get_text()) if fig._suptitle is not None else ""
     parts = [f"Figure{', ' + repr(head) if head else ''}, {len(axes)} panel{'s' if len(axes) != 1 else ''}."]
     parts += [f"Panel {i}, {_panel(ax)}." for i, ax in enumerate(axes, 1)]
     return " ".join(parts)

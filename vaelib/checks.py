@@ -27,7 +27,7 @@ def _as_tensor(name, value):
         raise ValueError(f"check: {name} must be a number or an array of numbers, got {kind}") from e
 
 
-def verdict(answer, expected, *, rtol=1e-5, atol=1e-8, wrong=None) -> tuple[bool, str]:
+def _verdict(answer, expected, *, rtol=1e-5, atol=1e-8, wrong=None) -> tuple[bool, str]:
     """(passed, message) for an answer: "exact", "close (...)", a named mistake, or what differs.
     Close means |answer - expected| <= atol + rtol |expected| everywhere (torch.isclose's rule)."""
     a, e = _as_tensor("answer", answer), _as_tensor("expected", expected)
@@ -60,7 +60,7 @@ def check(name: str, answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8
     if answer is None or answer is Ellipsis:
         raise AssertionError(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
     _self_test(name, expected, rtol, atol, wrong)
-    passed, message = verdict(answer, expected, rtol=rtol, atol=atol, wrong=wrong)
+    passed, message = _verdict(answer, expected, rtol=rtol, atol=atol, wrong=wrong)
     if not passed:
         named = message.startswith("this is a usual wrong answer")
         raise AssertionError(f"{name}: {message} {'' if named else hint}".strip())
@@ -73,7 +73,7 @@ def _self_test(name, expected, rtol, atol, wrong):
     if not log:
         return
     for mistake, value in (wrong or {}).items():
-        passed, message = verdict(value, expected, rtol=rtol, atol=atol, wrong=wrong)
+        passed, message = _verdict(value, expected, rtol=rtol, atol=atol, wrong=wrong)
         if passed or mistake not in message:
             raise AssertionError(f"{name}: the wrong answer '{mistake}' would be told: {message}")
     with open(log, "a") as f:

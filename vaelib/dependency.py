@@ -71,7 +71,7 @@ def function_dependencies(functions: dict, params: dict, points, tol: float = 0.
     log q_φ(t|x) is one too.) functions: {name: callable taking one point t}; params and points
     as in dependency_matrix."""
     _check(functions, params, what="function of a point t")
-    tol = validate.positive("tol", tol, allow_zero=True)
+    tol = validate.number("tol", tol, at_least=0)
     pts = {name: _points(name, points) for name in functions}
     with _gradients_on(params.values()):
         rows = {name: _largest_gradients(f, pts[name], params) for name, f in functions.items()}
@@ -83,8 +83,8 @@ def linear_vae_dependencies(vae, x0: float, z0: float, points) -> DependencyMatr
     W, μ, log σ², φ = (a, c, s) as V, c, log v: the same dependence): does each function of a point
     t read each component? Rows: the log-densities of p_θ(z), p_θ(x|z0), p_θ(x), p_θ(z|x0),
     q_φ(z|x0), and ELBO(θ, φ; x = t) and KL(q_φ(z|x) ‖ p_θ(z|x)) at x = t."""
-    x0 = torch.tensor([[validate.finite_float("x0", x0)]], dtype=torch.float64)
-    z0 = torch.tensor([[validate.finite_float("z0", z0)]], dtype=torch.float64)
+    x0 = torch.tensor([[validate.number("x0", x0)]], dtype=torch.float64)
+    z0 = torch.tensor([[validate.number("z0", z0)]], dtype=torch.float64)
     functions = {"p_θ(z)": lambda t: vae.prior().log_prob(t),
                  "p_θ(x|z)": lambda t: vae.likelihood(z0).log_prob(t),
                  "p_θ(x)": lambda t: vae.marginal().log_prob(t),

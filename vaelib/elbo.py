@@ -16,9 +16,9 @@ from torch.distributions import Independent, Normal, kl_divergence
 from vaelib import posterior, validate
 
 
-def variational(m, s) -> Normal:
+def _variational(m, s) -> Normal:
     """q_λ(z) = N(z; m, s²), λ = (m, s): the variational family of lessons 03-04."""
-    return Normal(validate.tensor("m", m), validate.scale("s", s))
+    return Normal(validate.tensor("m", m), validate.tensor("s", s, positive=True))
 
 
 def _q(q):
@@ -35,7 +35,7 @@ def reparameterised_sample(q, n_samples: int = 1, generator=None) -> torch.Tenso
     return mu + sigma * eps
 
 
-def elbo_terms(model, x, q, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _elbo_terms(model, x, q, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(1/L) Σ_l log p_θ(x|z_l) and KL(q ‖ p_θ(z)) in closed form, for draws z (L, ...) from q."""
     kl = kl_divergence(_q(q), model.prior())
     return model.likelihood(z).log_prob(x).mean(0), kl
@@ -52,7 +52,7 @@ def elbo(model, x, q, n_samples: int = 1, analytic_kl: bool = True, generator=No
     x = validate.tensor("x", x)
     z = reparameterised_sample(q, n_samples, generator) if z is None else z
     if analytic_kl:
-        expected, kl = elbo_terms(model, x, q, z)
+        expected, kl = _elbo_terms(model, x, q, z)
         return expected - kl
     return (model.log_joint(x, z) - q.log_prob(z)).mean(0)
 
@@ -84,7 +84,7 @@ def iwae_bound(model, x, q, k: int, n_outer: int = 1, generator=None) -> torch.T
 def elbo_from_log_joint(log_joint, grid, m, s) -> torch.Tensor:
     """ELBO(m, s) = Σ_g w_g log p_θ(x, z_g) + ½ log(2πe s²), w_g ∝ N(z_g; m, s²) normalised on the
     grid, from log p_θ(x, z_g) of shape (..., G); m and s broadcast with its leading dimensions."""
-    m, s = validate.tensor("m", m, dtype=grid.dtype), validate.scale("s", s, dtype=grid.dtype)
+    m, s = validate.tensor("m", m, dtype=grid.dtype), validate.tensor("s", s, dtype=grid.dtype, positive=True)
     w = torch.softmax(-0.5 * ((grid - m.unsqueeze(-1)) / s.unsqueeze(-1)) ** 2, dim=-1)
     return (w * log_joint).sum(-1) + 0.5 * torch.log(2 * math.pi * math.e * s**2)
 
@@ -95,7 +95,7 @@ def elbo_grid(model, x, m, s) -> torch.Tensor:
     inside it; a q whose tail leaves it is cut off, 1e-4 nats for N(2, 1.7²) on ±10). Shape: x, m
     and s broadcast; differentiable in m, s."""
     grid = posterior.model_grid(model)
-    m, s = validate.tensor("m", m, dtype=grid.dtype), validate.scale("s", s, dtype=grid.dtype)
+    m, s = validate.tensor("m", m, dtype=grid.dtype), validate.tensor("s", s, dtype=grid.dtype, positive=True)
     if (s < 2 * (grid[1] - grid[0])).any():
         raise ValueError(f"s: expected s >= 2 grid steps ({2 * (grid[1] - grid[0]).item():.3g}) "
                          "for the quadrature")
@@ -104,9 +104,9 @@ def elbo_grid(model, x, m, s) -> torch.Tensor:
 
 def elbo_surface(model, x: float, m_values, s_values) -> torch.Tensor:
     """The exact ELBO over a whole (m, s) plane for one x: shape (len(m_values), len(s_values))."""
-    x = validate.finite_float("x", x)
+    x = validate.number("x", x)
     m_values = validate.tensor("m_values", m_values, ndim=1, dtype=torch.float64)
-    s_values = validate.scale("s_values", s_values, dtype=torch.float64)
+    s_values = validate.tensor("s_values", s_values, dtype=torch.float64, positive=True)
     if s_values.dim() != 1:
         raise ValueError(f"s_values: expected a 1-D tensor, got shape {tuple(s_values.shape)}")
     grid, log_joint = posterior.quadrature_grid(model, torch.tensor([x]))
@@ -118,7 +118,8 @@ def kl_from_log_posterior(log_posterior, grid, m, s) -> torch.Tensor:
     """KL(q ‖ p) = Σ_g w_g [log q(z_g) - log p(z_g)], w_g ∝ N(z_g; m, s²) normalised on the grid,
     from log p(z_g) of shape (..., G): the KL to a posterior known on a grid (in the grid's dtype:
     plain numbers m, s are not rounded to float32 first)."""
-    q = Normal(validate.tensor("m", m, dtype=grid.dtype), validate.scale("s", s, dtype=grid.dtype))
+    m, s = validate.tensor("m", m, dtype=grid.dtype), validate.tensor("s", s, dtype=grid.dtype, positive=True)
+    q = Normal(m, s)
     log_q = Normal(q.loc.unsqueeze(-1), q.scale.unsqueeze(-1)).log_prob(grid)
     return (torch.softmax(log_q, dim=-1) * (log_q - log_posterior)).sum(-1)
 
@@ -128,6 +129,6 @@ def kl_to_posterior_grid(model, x: float, m, s) -> torch.Tensor:
     posterior taken from vaelib.posterior (lesson 02). With elbo_grid on the same grid the sum
     ELBO + KL is log p_θ(x) by algebra, up to the grid's error in q's entropy: a check of the
     identity needs a route that shares neither (tests/test_elbo.py)."""
-    x = validate.finite_float("x", x)
+    x = validate.number("x", x)
     grid = posterior.model_grid(model)
     return kl_from_log_posterior(posterior.posterior(model, x).log_prob(grid), grid, m, s)

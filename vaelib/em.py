@@ -127,16 +127,3 @@ def amortized(model, x, q_phi=None, iterations: int = 20, steps_per_iteration: i
             "iterations": iterations, "seconds": seconds, "encoder": q_phi,
             "final_gap": mean["log_marginal"] - mean["elbo_encoder"],
             "approximation_gap": mean["approximation"], "amortization_gap": mean["amortization"]}
-
-
-def em_vs_vae(x, seed: int = 3, iterations: int = 20) -> dict:
-    """The three methods on the data x, each from the same fresh model NonlinearLVM(seed=seed)
-    and with its defaults: {"exact_em": ..., "variational_em": ..., "amortized": ...}, each as its
-    function returns, plus "model" (the trained NonlinearLVM)."""
-    seed = validate.positive_int("seed", seed, minimum=0)
-    runs = {"exact_em": exact_em, "variational_em": variational_em, "amortized": amortized}
-    out = {}
-    for name, run in runs.items():
-        model = NonlinearLVM(seed=seed)
-        out[name] = {**run(model, x, iterations=iterations), "model": model}
-    return out

@@ -20,7 +20,7 @@ def mlp(sizes, activation: str = "tanh", dropout: float = 0.0) -> nn.Sequential:
     """Linear layers of the given widths, `activation` (then dropout, when > 0, active in training
     only) between them, nothing after the last: the one network builder of the course."""
     validate.one_of("activation", activation, _ACTIVATIONS)
-    dropout = validate.fraction("dropout", dropout)
+    dropout = validate.number("dropout", dropout, at_least=0, below=1)
     if not isinstance(sizes, tuple | list) or len(sizes) < 2:
         raise ValueError(f"sizes: expected two or more layer widths, got {sizes!r}")
     sizes = [validate.positive_int("sizes", s) for s in sizes]

@@ -37,8 +37,8 @@ class FullVB:
     def __init__(self, x, alpha: float = 2.0, b: float = 0.0, sigma: float = 0.5, encoder: bool = False,
                  grid=None):
         self.x = validate.tensor("x", x, ndim=1, dtype=_F64)
-        self.alpha = validate.positive("alpha", alpha)
-        self.b, self.sigma = validate.finite_float("b", b), validate.positive("sigma", sigma)
+        self.alpha = validate.number("alpha", alpha, above=0)
+        self.b, self.sigma = validate.number("b", b), validate.number("sigma", sigma, above=0)
         self.grid = validate.grid("grid", torch.linspace(-4, 4, 1601, dtype=_F64) if grid is None else grid)
         start = {"m": 1.0, "log_s": -1.0}, ({"a": 0.0, "c": 0.0, "d": 0.0} if encoder else {})
         self.lam, self.phi = ({k: torch.tensor(v, dtype=_F64, requires_grad=True) for k, v in d.items()}

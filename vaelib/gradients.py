@@ -11,7 +11,7 @@ from vaelib import validate
 
 
 def _inputs(m, s, n_samples):
-    m, s = validate.finite_float("m", m), validate.positive("s", s)
+    m, s = validate.number("m", m), validate.number("s", s, above=0)
     n_samples = validate.positive_int("n_samples", n_samples)
     full = lambda v: torch.full((n_samples,), v, dtype=torch.float64, requires_grad=True)  # noqa: E731
     return full(m), full(s)
@@ -42,7 +42,7 @@ def quadratic_gradient_variances(mu, sigma) -> dict:
     mean and standard deviation m, s, since σ is the decoder's noise there):
     reparameterisation Var[2z] = 4σ²; score function Var[z²(z - μ)/σ²] = (μ⁴ + 14μ²σ² + 15σ⁴)/σ²;
     their ratio 15/4 + 3.5 r² + ¼ r⁴, which grows with the fourth power of μ/σ."""
-    mu, sigma = validate.finite_float("mu", mu), validate.positive("sigma", sigma)
+    mu, sigma = validate.number("mu", mu), validate.number("sigma", sigma, above=0)
     reparam = 4 * sigma**2
     score = (mu**4 + 14 * mu**2 * sigma**2 + 15 * sigma**4) / sigma**2
     return {"reparam": reparam, "score": score, "ratio": score / reparam}

@@ -33,9 +33,10 @@ class LinearGaussianLVM:
     """
 
     def __init__(self, mu_z=0.0, s_z=1.0, w=1.0, b=0.0, sigma=0.5):
-        theta = {"mu_z": validate.scalar("mu_z", mu_z), "s_z": validate.scalar("s_z", s_z, positive=True),
-                 "w": validate.scalar("w", w), "b": validate.scalar("b", b),
-                 "sigma": validate.scalar("sigma", sigma, positive=True)}
+        theta = {"mu_z": validate.tensor("mu_z", mu_z, ndim=0),
+                 "s_z": validate.tensor("s_z", s_z, ndim=0, positive=True),
+                 "w": validate.tensor("w", w, ndim=0), "b": validate.tensor("b", b, ndim=0),
+                 "sigma": validate.tensor("sigma", sigma, ndim=0, positive=True)}
         dtype = functools.reduce(torch.promote_types, [t.dtype for t in theta.values()])
         self._theta = {k: v if v.dtype == dtype else v.to(dtype) for k, v in theta.items()}
         self.mu_z, self.s_z, self.w, self.b, self.sigma = self._theta.values()
@@ -115,9 +116,9 @@ class NonlinearLVM:
         if f is not None and not callable(f):
             raise ValueError(f"f: expected a callable mapping z (...,) to (...,), got {type(f).__name__}")
         self.f = DecoderNet(16, seed) if f is None else f
-        self.sigma = validate.scalar("sigma", sigma, positive=True, dtype=_F64).to(_F64)
-        self.mu_z = validate.scalar("mu_z", mu_z, dtype=_F64).to(_F64)
-        self.s_z = validate.scalar("s_z", s_z, positive=True, dtype=_F64).to(_F64)
+        self.sigma = validate.tensor("sigma", sigma, ndim=0, positive=True, dtype=_F64).to(_F64)
+        self.mu_z = validate.tensor("mu_z", mu_z, ndim=0, dtype=_F64).to(_F64)
+        self.s_z = validate.tensor("s_z", s_z, ndim=0, positive=True, dtype=_F64).to(_F64)
         if grid is None:
             with torch.no_grad():
                 grid = torch.linspace(-10, 10, 2001, dtype=_F64) * self.s_z + self.mu_z

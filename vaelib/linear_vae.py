@@ -140,7 +140,7 @@ def ml_theta_1d(x: torch.Tensor, w: float, sigma: float) -> dict:
     undefined. At w = 0 the latent is unused and φ*(θ) = (0, 0, 1), the prior: posterior collapse
     at full likelihood."""
     x = validate.tensor("x", x, min_len=2, dtype=_F64)
-    w, sigma = validate.finite_float("w", w), validate.positive("sigma", sigma)
+    w, sigma = validate.number("w", w), validate.number("sigma", sigma, above=0)
     b, var = x.mean().item(), x.var(correction=0).item()
     scale = math.sqrt(var / (w**2 + sigma**2))
     return {"w": w * scale, "b": b, "sigma": sigma * scale}

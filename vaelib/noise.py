@@ -30,7 +30,7 @@ class FixedNoiseDecoder(Decoder):
     def __init__(self, z_dim: int = 2, x_dim: int = 64, hidden=(400,), activation="tanh",
                  dropout: float = 0.0, sigma: float = 0.1):
         super().__init__(z_dim, x_dim, hidden, activation, dropout)
-        self.sigma = validate.positive("sigma", sigma)  # a float: training never moves it
+        self.sigma = validate.number("sigma", sigma, above=0)  # a float: training never moves it
 
     def forward(self, z: torch.Tensor) -> Independent:
         mu = self.net(z)
@@ -45,7 +45,7 @@ class SharedNoiseDecoder(Decoder):
     def __init__(self, z_dim: int = 2, x_dim: int = 64, hidden=(400,), activation="tanh",
                  dropout: float = 0.0, sigma: float = 1.0):
         super().__init__(z_dim, x_dim, hidden, activation, dropout)
-        self.log_sigma = nn.Parameter(torch.tensor(math.log(validate.positive("sigma", sigma))))
+        self.log_sigma = nn.Parameter(torch.tensor(math.log(validate.number("sigma", sigma, above=0))))
 
     def forward(self, z: torch.Tensor) -> Independent:
         mu = self.net(z)
@@ -55,5 +55,5 @@ class SharedNoiseDecoder(Decoder):
 def likelihood_ceiling(min_scale: float, x_dim: int = 64) -> float:
     """The largest log p_θ(x|z) any decoder with σ_d >= σ_min can give: each of the x_dim Gaussian
     densities is at most 1 / (σ_min √(2π)), so log p_θ(x|z) <= x_dim (-log σ_min - ½ log 2π)."""
-    min_scale = validate.positive("min_scale", min_scale)
+    min_scale = validate.number("min_scale", min_scale, above=0)
     return validate.positive_int("x_dim", x_dim) * (-math.log(min_scale) - 0.5 * math.log(2 * math.pi))

@@ -17,7 +17,7 @@ def ascend(params: list, objective: Callable[[], torch.Tensor], steps: int, lr: 
     {"path": [record() before every record_every-th step and once after the last]}
     (steps // record_every + 1 entries when record_every divides steps).
     """
-    steps, lr = validate.positive_int("steps", steps), validate.positive("lr", lr)
+    steps, lr = validate.positive_int("steps", steps), validate.number("lr", lr, above=0)
     record_every = validate.positive_int("record_every", record_every)
     opt = torch.optim.Adam(params, lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None

@@ -23,9 +23,9 @@ def fit_per_datapoint(model, x, steps: int = 300, lr: float = 0.05, n_samples: i
     Returns {"m", "s"} (shape of x) and their paths {"m_path", "s_path"} (steps + 1, *x.shape)."""
     x = validate.tensor("x", x)
     n_samples = validate.positive_int("n_samples", n_samples)
-    start_m, start_s = initial_gaussian(model, x) if m0 is None or s0 is None else (None, None)
+    start_m, start_s = _initial_gaussian(model, x) if m0 is None or s0 is None else (None, None)
     m0 = start_m if m0 is None else validate.tensor("m0", m0, dtype=x.dtype).expand_as(x)  # x's dtype:
-    s0 = start_s if s0 is None else validate.scale("s0", s0, dtype=x.dtype).expand_as(x)  # 2.0 not float32
+    s0 = start_s if s0 is None else validate.tensor("s0", s0, dtype=x.dtype, positive=True).expand_as(x)
     m = m0.clone().detach().requires_grad_()
     log_s = s0.log().clone().detach().requires_grad_()
     g = torch.Generator().manual_seed(seed)
@@ -36,7 +36,7 @@ def fit_per_datapoint(model, x, steps: int = 300, lr: float = 0.05, n_samples: i
     return {"m": m.detach(), "s": log_s.detach().exp(), "m_path": m_path, "s_path": s_path}
 
 
-def initial_gaussian(model, x, starts: int = 19) -> tuple[torch.Tensor, torch.Tensor]:
+def _initial_gaussian(model, x, starts: int = 19) -> tuple[torch.Tensor, torch.Tensor]:
     """A starting λ = (m, s) for every x: the best, by the exact ELBO, of `starts` values of m at
     posterior quantiles (5%..95%) times s at 1/8, 1/4, 1/2 and 1 posterior standard deviation.
     A multimodal posterior gives the ELBO several hills; from here gradient ascent climbs the

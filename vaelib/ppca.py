@@ -25,7 +25,7 @@ class PPCA:
         if self.W.shape[0] != self.mu.shape[0]:
             raise ValueError(f"W and mu: expected W of shape (d, q) with d = len(mu) = "
                              f"{self.mu.shape[0]}, got W of shape {tuple(self.W.shape)}")
-        self.sigma2 = validate.scalar("sigma2", sigma2, positive=True, dtype=_F64).to(_F64)
+        self.sigma2 = validate.tensor("sigma2", sigma2, ndim=0, positive=True, dtype=_F64).to(_F64)
         self.d, self.q = self.W.shape
 
     @classmethod

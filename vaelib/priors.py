@@ -28,7 +28,7 @@ class GaussianPriorVAE(VAE):
         super().__init__(encoder, decoder)
         like = self._like()
         mean = torch.zeros(self.z_dim) if mean is None else validate.tensor("mean", mean, ndim=1)
-        scale = torch.ones(self.z_dim) if scale is None else validate.scale("scale", scale)
+        scale = torch.ones(self.z_dim) if scale is None else validate.tensor("scale", scale, positive=True)
         if mean.shape != (self.z_dim,) or scale.shape != (self.z_dim,):
             raise ValueError(f"mean: expected mean and scale of shape ({self.z_dim},), got "
                              f"{tuple(mean.shape)} and {tuple(scale.shape)}")

@@ -56,7 +56,7 @@ def _checked(model, X, x_val, epochs, batch_size, lr, optimizer, kl_warmup, snap
     validate.instance("model", model, VAE, "a vaelib.vae.VAE")
     X, x_val = model.check_x(X), None if x_val is None else model.check_x(x_val)
     epochs, M = validate.positive_int("epochs", epochs), validate.positive_int("batch_size", batch_size)
-    validate.positive("lr", lr)
+    validate.number("lr", lr, above=0)
     validate.positive_int("kl_warmup", kl_warmup, minimum=0)
     validate.positive_int("seed", seed, minimum=0)
     if not callable(optimizer):

@@ -5,7 +5,6 @@ One generative model p_θ(x, z) = p_θ(z) p_θ(x|z) and one encoder q_φ(z|x):
     p_θ(x|z)  = a distribution whose parameters are the decoder's OUTPUTS at z:
                 Π_d Bernoulli(x_d; y_d),  y = sigmoid(MLP_θ(z))                       (C.1)
                 N(x; μ, diag σ²),        (μ, log σ²) = MLP_θ(z)                       (C.2)
-                Π_d Categorical over the grey levels 0..16 of each pixel             (Tomczak's)
     q_φ(z|x)  = N(z; μ, diag σ²),        (μ, log σ²) = MLP_φ(x)  (vaelib.encoder, C.2)
 θ is the decoder's weights and biases, φ the encoder's. C.2 writes N(x; µ, σ²I) with σ² a vector of
 outputs, i.e. diag σ² (one variance per pixel), as here. Every part returns a torch.distributions
@@ -15,13 +14,11 @@ Lesson 06's other choices of σ (fixed, shared) are vaelib.noise's, its other pr
 
 import torch
 from torch import nn
-from torch.distributions import Bernoulli, Categorical, Independent, Normal, kl_divergence
+from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 
 from vaelib import elbo, validate
 from vaelib import threads as torch_threads
 from vaelib.encoder import GaussianEncoder, mlp, widths
-
-_LEVELS = 17  # grey levels 0..16 of the bundled digits
 
 
 class Decoder(nn.Module):
@@ -38,7 +35,7 @@ class Decoder(nn.Module):
                        activation, dropout)
 
 
-class BernoulliDecoder(Decoder):
+class _BernoulliDecoder(Decoder):
     """p_θ(x|z) = Π_d Bernoulli(x_d; y_d), y = sigmoid(MLP_θ(z)) (AEVB C.1):
     log p_θ(x|z) = Σ_d x_d log y_d + (1 - x_d) log(1 - y_d), computed from the logits."""
 
@@ -56,7 +53,7 @@ class GaussianDecoder(Decoder):
     def __init__(self, z_dim: int = 2, x_dim: int = 64, hidden=(400,), activation="tanh",
                  dropout: float = 0.0, min_scale: float = 0.0):
         super().__init__(z_dim, x_dim, hidden, activation, dropout)
-        self.min_scale = validate.positive("min_scale", min_scale, allow_zero=True)
+        self.min_scale = validate.number("min_scale", min_scale, at_least=0)
 
     def forward(self, z: torch.Tensor) -> Independent:
         mu, log_var = self.net(z).chunk(2, dim=-1)
@@ -64,44 +61,7 @@ class GaussianDecoder(Decoder):
         return Independent(Normal(mu, scale, validate_args=False), 1)
 
 
-class LevelBasis(nn.Module):
-    """The 17 logits of each pixel from `rank` numbers u_d (the layer before outputs them) and
-    `rank` level profiles B shared by every pixel, plus the pixel's own bias c_d:
-        logits[d, k] = Σ_r u_{d,r} B[r, k] + c[d, k]
-    A profile learnt on one pixel ("ink is a high grey level") serves all 64. Part of θ."""
-
-    def __init__(self, x_dim: int, rank: int):
-        super().__init__()
-        self.x_dim = validate.positive_int("x_dim", x_dim)
-        self.rank = validate.positive_int("rank", rank)
-        self.profiles = nn.Parameter(torch.randn(self.rank, _LEVELS) / self.rank**0.5)  # B
-        self.bias = nn.Parameter(torch.zeros(self.x_dim, _LEVELS))  # c
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        return (u.unflatten(-1, (self.x_dim, self.rank)) @ self.profiles + self.bias).flatten(-2)
-
-
-class CategoricalDecoder(Decoder):
-    """p_θ(x|z) = Π_d Categorical(x_d; softmax of 17 logits of MLP_θ(z) for pixel d): one
-    probability per grey level 0..16 (Tomczak's decoder on these digits). levels_rank r: the MLP
-    gives r numbers per pixel and a LevelBasis turns them into the 17 logits."""
-
-    outputs_per_pixel = _LEVELS
-
-    def __init__(self, z_dim: int = 2, x_dim: int = 64, hidden=(400,), activation="tanh",
-                 dropout: float = 0.0, levels_rank: int | None = None):
-        if levels_rank is not None:
-            self.outputs_per_pixel = validate.positive_int("levels_rank", levels_rank)
-        super().__init__(z_dim, x_dim, hidden, activation, dropout)
-        if levels_rank is not None:
-            self.net.append(LevelBasis(self.x_dim, levels_rank))
-
-    def forward(self, z: torch.Tensor) -> Independent:
-        logits = self.net(z).unflatten(-1, (self.x_dim, _LEVELS))
-        return Independent(Categorical(logits=logits, validate_args=False), 1)
-
-
-_DECODERS = {"bernoulli": BernoulliDecoder, "gaussian": GaussianDecoder, "categorical": CategoricalDecoder}
+_DECODERS = {"bernoulli": _BernoulliDecoder, "gaussian": GaussianDecoder}
 
 
 class VAE(nn.Module):
@@ -188,22 +148,16 @@ class VAE(nn.Module):
 
 
 def make_vae(decoder="bernoulli", z_dim: int = 2, x_dim: int = 64, hidden=(400,),
-             activation: str = "tanh", seed: int = 0, dropout: float = 0.0,
-             levels_rank: int | None = None, **decoder_options) -> VAE:
-    """A VAE with a Gaussian MLP encoder and the named decoder ('bernoulli' C.1, 'gaussian' C.2,
-    'categorical': 17 grey levels, optionally tied through levels_rank profiles) or a Decoder
-    subclass (lesson 06's, with its decoder_options), its hidden widths the encoder's reversed;
+             activation: str = "tanh", seed: int = 0, dropout: float = 0.0, **decoder_options) -> VAE:
+    """A VAE with a Gaussian MLP encoder and the named decoder ('bernoulli' C.1, 'gaussian' C.2) or a
+    Decoder subclass (lesson 06's, with its decoder_options), its hidden widths the encoder's reversed;
     the weights drawn from `seed`, on vaelib.device()."""
     from vaelib import device
 
     cls = decoder if isinstance(decoder, type) and issubclass(decoder, Decoder) else _DECODERS[
         validate.one_of("decoder", decoder, _DECODERS)]
-    if levels_rank is not None and cls is not CategoricalDecoder:
-        raise ValueError(f"levels_rank: only the categorical decoder has grey levels to tie, "
-                         f"got levels_rank={levels_rank!r} with decoder={decoder!r}")
-    extra = decoder_options if levels_rank is None else {"levels_rank": levels_rank, **decoder_options}
     with torch.random.fork_rng():  # seeded weights, the global generator left untouched
         torch.manual_seed(validate.positive_int("seed", seed, minimum=0))
         enc = GaussianEncoder(x_dim, z_dim, hidden, activation, dropout)
-        dec = cls(z_dim, x_dim, tuple(reversed(widths(hidden))), activation, dropout, **extra)
+        dec = cls(z_dim, x_dim, tuple(reversed(widths(hidden))), activation, dropout, **decoder_options)
     return VAE(enc, dec).to(device())

@@ -7,9 +7,11 @@ import torch
 
 
 def tensor(name: str, value, *, ndim: int | None = None, min_len: int = 1,
-           dtype: torch.dtype | None = None) -> torch.Tensor:
-    """`value` as a float tensor, all finite, with `ndim` dimensions and at least `min_len` rows.
-    dtype: convert to it; plain numbers go there directly (0.3 -> float64 without float32 rounding)."""
+           dtype: torch.dtype | None = None, positive: bool = False) -> torch.Tensor:
+    """`value` as a float tensor, all finite, with `ndim` dimensions (0: one number; a tensor is kept
+    as given, so one that requires grad stays in the graph) and at least `min_len` rows; positive: a
+    scale, every value > 0. dtype: convert to it; plain numbers go there directly (0.3 -> float64
+    without float32 rounding)."""
     try:
         t = torch.as_tensor(value, dtype=None if isinstance(value, torch.Tensor) else dtype)
     except (TypeError, ValueError, RuntimeError) as e:
@@ -22,30 +24,14 @@ def tensor(name: str, value, *, ndim: int | None = None, min_len: int = 1,
     elif not t.is_floating_point():
         t = t.to(torch.get_default_dtype())
     if ndim is not None and t.dim() != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-D tensor, got shape {tuple(t.shape)}")
+        form = "a single number (a float or 0-d tensor)" if ndim == 0 else f"a {ndim}-D tensor"
+        raise ValueError(f"{name}: expected {form}, got shape {tuple(t.shape)}")
     if t.dim() > 0 and t.shape[0] < min_len:
         raise ValueError(f"{name}: expected at least {min_len} value(s), got shape {tuple(t.shape)}")
     if not torch.isfinite(t).all():
         raise ValueError(f"{name}: expected finite numbers, found NaN or inf")
-    return t
-
-
-def scale(name: str, value, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """A standard deviation (or any scale): finite and strictly positive."""
-    t = tensor(name, value, dtype=dtype)
-    if not (t > 0).all():
-        raise ValueError(f"{name}: a scale must be > 0, got {t.min().item():g}")
-    return t
-
-
-def scalar(name: str, value, *, positive: bool = False, dtype: torch.dtype | None = None
-           ) -> torch.Tensor:
-    """A single number as a 0-d tensor; a tensor is kept as given, so one that requires grad stays
-    in the graph. positive: it is a scale (> 0)."""
-    t = scale(name, value, dtype) if positive else tensor(name, value, dtype=dtype)
-    if t.dim() != 0:
-        raise ValueError(f"{name}: expected a single number (a float or 0-d tensor), "
-                         f"got shape {tuple(t.shape)}")
+    if positive and not (t > 0).all():
+        raise ValueError(f"{name}: expected a scale > 0, got {t.min().item():g}")
     return t
 
 
@@ -68,30 +54,19 @@ def positive_int(name: str, value, minimum: int = 1) -> int:
     return value
 
 
-def finite_float(name: str, value) -> float:
-    """A plain finite number (an observed x, a starting point)."""
+def number(name: str, value, *, above: float | None = None, at_least: float | None = None,
+           below: float | None = None) -> float:
+    """A plain finite number (an observed x, a learning rate), optionally > above, >= at_least, < below."""
     try:
         v = float(value)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name}: expected a number, got {value!r}") from e
-    if not math.isfinite(v):
-        raise ValueError(f"{name}: expected a finite number, got {v}")
-    return v
-
-
-def positive(name: str, value, *, allow_zero: bool = False) -> float:
-    """A plain number > 0 (a learning rate), or >= 0 with allow_zero (a weight decay)."""
-    v = finite_float(name, value)
-    if v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name}: expected a number {'>=' if allow_zero else '>'} 0, got {v:g}")
-    return v
-
-
-def fraction(name: str, value, *, closed: bool = False) -> float:
-    """A number in [0, 1) (a dropout rate); closed: in (0, 1) open at 0 too (a decay)."""
-    v = finite_float(name, value)
-    if not (0 < v < 1 if closed else 0 <= v < 1):
-        raise ValueError(f"{name}: expected a number in {'(0, 1)' if closed else '[0, 1)'}, got {v:g}")
+    rules = [(op, bound, test) for op, bound, test in ((">", above, lambda b: v > b),
+                                                        (">=", at_least, lambda b: v >= b),
+                                                        ("<", below, lambda b: v < b)) if bound is not None]
+    if not math.isfinite(v) or not all(test(bound) for _, bound, test in rules):
+        wanted = " and ".join(f"{op} {bound:g}" for op, bound, _ in rules)
+        raise ValueError(f"{name}: expected a finite number{' ' + wanted if wanted else ''}, got {v:g}")
     return v
 
 

@@ -12,7 +12,7 @@ A dashboard is two things a lesson writes:
                                         and returns every artist it changed; a str among them
                                         is a readout, shown as HTML under the sliders (cheaper
                                         than text drawn into the figure).
-`Dashboard.update(**values)` can be called without a browser; the benchmark and tests time it.
+`Dashboard.update(**values)` can be called without a browser (harness.dashboards times it).
 
 The figure is drawn at `pixel_ratio` (2) device pixels per CSS pixel, so it stays sharp on a
 high-density screen (devicePixelRatio 2) and is scaled down on an ordinary one. Each PNG carries
@@ -24,15 +24,12 @@ GitHub) show where no widget can run.
 
 import base64
 import html
-import io
 import json
 import math
 import re
-import time
 from collections.abc import Callable, Iterable
 
 import ipywidgets as W
-import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -141,32 +138,6 @@ class Dashboard:
         self.readout.value = " &nbsp; ".join(a for a in changed if isinstance(a, str))
         return data
 
-    def naive_update(self, **values) -> bytes:
-        """What `interactive_output` would do: a fresh figure, drawn in full, then the PNG."""
-        values = {**self.values, **values}
-        fig = self._figure()
-        draw = self.build(fig, **values)
-        draw(**values)
-        out = io.BytesIO()
-        fig.savefig(out, format="png")
-        return out.getvalue()
-
-    def drawn_arrays(self) -> list[np.ndarray]:
-        """The numbers behind every changing artist (for the tests: nothing drawn is NaN or inf)."""
-        return [a for art in self._changed for a in _artist_arrays(art)]
-
-    def time_update(self, moves: int = 100, naive: bool = False, seed: int = 0) -> np.ndarray:
-        """Milliseconds for `moves` updates at seeded random slider positions."""
-        rng = np.random.default_rng(seed)
-        step = self.naive_update if naive else self.update
-        out = []
-        for _ in range(moves):
-            vals = {n: _random_position(s, rng) for n, s in self.controls.items()}
-            t = time.perf_counter()
-            step(**vals)
-            out.append((time.perf_counter() - t) * 1e3)
-        return np.array(out)
-
     def _repr_mimebundle_(self, include=None, exclude=None):
         """One output, two views: the live widget (JupyterLab, Notebook 7, ...) and a static PNG
         of the figure as displayed (nbconvert's HTML and other renderers without widgets)."""
@@ -194,32 +165,3 @@ def _widget_view(widget) -> dict:
     if widget._view_name is None or widget.comm is None:
         return {}
     return {"application/vnd.jupyter.widget-view+json": widget.get_view_spec()}
-
-
-def _random_position(s, rng):
-    if isinstance(s.value, bool):  # a checkbox (a toggle): either state
-        return bool(rng.integers(0, 2))
-    k = int(round((s.max - s.min) / s.step))
-    return float(min(s.max, s.min + s.step * rng.integers(0, k + 1)))
-
-
-def _artist_arrays(a) -> list[np.ndarray]:
-    if isinstance(a, str):
-        return [_text_array(a)]
-    out = []
-    for getter in ("get_xydata", "get_offsets", "get_array", "get_paths"):
-        v = getattr(a, getter)() if hasattr(a, getter) else None
-        if getter == "get_paths" and v is not None:
-            out += [np.asarray(p.vertices, dtype=float) for p in v]
-        elif v is not None:
-            out.append(np.ma.filled(np.asarray(v, dtype=float), 0.0))
-    if hasattr(a, "get_text"):
-        out.append(_text_array(a.get_text()))
-    if hasattr(a, "get_height") and hasattr(a, "get_width"):
-        out.append(np.array([a.get_x(), a.get_y(), a.get_width(), a.get_height()], dtype=float))
-    return out
-
-
-def _text_array(text: str) -> np.ndarray:
-    """[nan] if the text shows a NaN or inf, else [0]: lets one finiteness test cover text too."""
-    return np.array([np.nan if re.search(r"\b(nan|inf)\b|∞", text, flags=re.IGNORECASE) else 0.0])

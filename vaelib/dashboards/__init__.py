@@ -1,9 +1,10 @@
 """Lessons 00-05: every dashboard of the course, one module per lesson (l01_gaussian.py, l02_lvm.py,
 ...), and `common.py`, what they share.
 
-Each lesson module defines DASHBOARDS = {name: factory}, a factory being a no-argument function
-that returns a vaelib.widgets.Dashboard with the lesson's defaults. `all_dashboards()` finds them
-all, so the benchmarks and the tests pick up a new lesson's dashboards without being edited.
+Each lesson module marks its dashboard factories with `@register("NN name")`, a factory being a
+function that returns a vaelib.widgets.Dashboard with the lesson's defaults when called without
+arguments. `all_dashboards()` imports the lesson modules and returns them all, so the benchmarks and
+the tests pick up a new lesson's dashboards without being edited.
 """
 
 import importlib
@@ -18,13 +19,23 @@ def lesson_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if LESSON.match(m.name))
 
 
+_REGISTERED: dict = {}
+
+
+def register(title: str):
+    """Mark a dashboard factory under `title` ("05 latent explorer"), for all_dashboards()."""
+
+    def mark(factory):
+        if _REGISTERED.get(title, factory) is not factory:
+            raise ValueError(f"title: expected a name no other dashboard has, got {title!r} twice")
+        _REGISTERED[title] = factory
+        return factory
+
+    return mark
+
+
 def all_dashboards() -> dict:
-    """{name: factory} over every lesson module, in lesson order."""
-    found = {}
+    """{title: factory} over every lesson module, in lesson order."""
     for name in lesson_modules():
-        module = importlib.import_module(f"{__name__}.{name}")
-        for title, factory in getattr(module, "DASHBOARDS", {}).items():
-            if title in found:
-                raise ValueError(f"dashboard name {title!r} is defined twice (again in {name})")
-            found[title] = factory
-    return found
+        importlib.import_module(f"{__name__}.{name}")
+    return dict(sorted(_REGISTERED.items()))

@@ -41,7 +41,7 @@ class SplitBar:
     there (the ELBO on the left, the total on the right)."""
 
     def __init__(self, ax, floor: float, width: float = 0.6, labels=("ELBO", "KL", "log p_θ(x)")):
-        self.floor, self.width = validate.finite_float("floor", floor), validate.positive("width", width)
+        self.floor, self.width = validate.number("floor", floor), validate.number("width", width, above=0)
         self.ax = ax
         self.elbo = ax.bar([0], [0], bottom=floor, width=width, color=BLUE, label=labels[0])[0]
         self.kl = ax.bar([0], [0], width=width, facecolor=RED, edgecolor="w", hatch="///", label=labels[1])[0]

@@ -1,13 +1,15 @@
 """Lesson 00: one slider, one curve: proof that widgets work in this browser."""
 
 import torch
+from torch.distributions import Normal
 
-from vaelib.gaussian import gaussian
+from vaelib.dashboards import register
 from vaelib.widgets import Dashboard, slider
 
 _Z = torch.linspace(-5, 5, 401)
 
 
+@register("00 widgets work")
 def dashboard() -> Dashboard:
     """Move μ: the bell curve N(z; μ, 1) follows. If it does, widgets work here."""
 
@@ -18,12 +20,9 @@ def dashboard() -> Dashboard:
         (curve,) = ax.plot([], [], lw=2)
 
         def draw(mu):
-            curve.set_data(_Z.numpy(), gaussian(mu, 1.0).log_prob(_Z).exp().numpy())
+            curve.set_data(_Z.numpy(), Normal(mu, 1.0).log_prob(_Z).exp().numpy())
             return [curve]
 
         return draw
 
     return Dashboard(build, {"mu": slider(0.0, -3.0, 3.0, 0.1, "μ")}, figsize=(6, 2.6))
-
-
-DASHBOARDS = {"00 widgets work": dashboard}

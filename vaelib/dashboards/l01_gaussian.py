@@ -1,10 +1,12 @@
 """Lesson 01: θ = (μ, σ) of one Gaussian: the density over the data and θ on the log-likelihood map."""
 
 import torch
+from torch.distributions import Normal
 
 from vaelib import validate
+from vaelib.dashboards import register
 from vaelib.dashboards.common import depth_levels
-from vaelib.gaussian import gaussian, log_likelihood, mle, sample_data
+from vaelib.gaussian import sample_data
 from vaelib.widgets import Dashboard, slider
 
 MU_RANGE, SIGMA_RANGE = (-1.0, 4.0), (0.2, 3.0)
@@ -20,7 +22,7 @@ class _LikelihoodView:
         self.x = x
         self.M, self.S = torch.meshgrid(torch.linspace(*MU_RANGE, 121),
                                         torch.linspace(*SIGMA_RANGE, 113), indexing="xy")
-        self.surface = log_likelihood(x, self.M, self.S)
+        self.surface = _log_likelihood(x, self.M, self.S)
 
     def build(self, fig, mu, sigma):
         left, right = fig.subplots(1, 2)
@@ -33,7 +35,7 @@ class _LikelihoodView:
                                 levels=levels, cmap="Blues")
         bar = fig.colorbar(filled, ax=right, ticks=levels[:-1], label=r"$\log p_\theta$ − its maximum (nats)")
         bar.ax.set_yticklabels([f"{lv - levels[-1] + 1:g}" for lv in levels[:-1]], fontsize=10)
-        right.plot(*[[v.item()] for v in mle(self.x)], "*", ms=13, color="C2", mec="w",
+        right.plot(*[[v.item()] for v in _mle(self.x)], "*", ms=13, color="C2", mec="w",
                    label="maximum likelihood")
         right.set(xlim=MU_RANGE, ylim=SIGMA_RANGE, xlabel=r"$\mu$", ylabel=r"$\sigma$",
                   title=r"$\log p_\theta(x_1, \dots, x_N)$")
@@ -43,12 +45,13 @@ class _LikelihoodView:
         return self.draw
 
     def draw(self, mu, sigma):
-        self.density.set_data(_XS.numpy(), gaussian(mu, sigma).log_prob(_XS).exp().numpy())
+        self.density.set_data(_XS.numpy(), Normal(mu, sigma).log_prob(_XS).exp().numpy())
         self.marker.set_data([mu], [sigma])
         return [self.density, self.marker,
-                f"log p_θ(x₁..x_N) = {log_likelihood(self.x, mu, sigma).item():.2f}"]
+                f"log p_θ(x₁..x_N) = {_log_likelihood(self.x, mu, sigma).item():.2f}"]
 
 
+@register("01 gaussian likelihood")
 def dashboard(x=None) -> Dashboard:
     """Sliders μ, σ over a _LikelihoodView of x (default: lesson 01's data)."""
     x = sample_data() if x is None else validate.tensor("x", x, ndim=1, min_len=2)
@@ -56,4 +59,12 @@ def dashboard(x=None) -> Dashboard:
     return Dashboard(_LikelihoodView(x).build, controls, figsize=(10, 3.2))
 
 
-DASHBOARDS = {"01 gaussian likelihood": dashboard}
+def _log_likelihood(x, mu, sigma) -> torch.Tensor:
+    """log p_θ(x_1..x_N) = Σ_i log N(x_i; μ, σ²), one value per θ (μ, σ may be grids of one shape)."""
+    mu, sigma = torch.as_tensor(mu), torch.as_tensor(sigma)
+    return Normal(mu.unsqueeze(-1), sigma.unsqueeze(-1)).log_prob(x).sum(-1)
+
+
+def _mle(x) -> tuple[torch.Tensor, torch.Tensor]:
+    """The star: μ̂ = mean(x), σ̂ = the root of the 1/N variance (lesson 01 derives both)."""
+    return x.mean(), x.std(correction=0)

@@ -6,6 +6,7 @@ import functools
 import numpy as np
 import torch
 
+from vaelib.dashboards import register
 from vaelib.dashboards.common import normal_pdf
 from vaelib.dependency import dependency_matrix
 from vaelib.joint import LinearGaussianLVM
@@ -158,6 +159,7 @@ class _LinearView:
         return bars, dm
 
 
+@register("02 linear-Gaussian LVM")
 def linear_dashboard() -> Dashboard:
     """A slider for every θ component of the linear-Gaussian model and for x, over a _LinearView."""
     controls = {c: slider(DEFAULTS[c], *_RANGES[c], 0.05, _SYMBOL[c]) for c in _RANGES}
@@ -167,6 +169,3 @@ def linear_dashboard() -> Dashboard:
             "above: the panels the slider you moved changes, from the dependency matrix at the θ on the "
             "sliders.")
     return Dashboard(_LinearView().build, controls, figsize=(14, 3.1), dpi=72, note=note)
-
-
-DASHBOARDS = {"02 linear-Gaussian LVM": linear_dashboard}

@@ -5,6 +5,7 @@ the posterior over the prior p_θ(z) (dashed)."""
 import numpy as np
 import torch
 
+from vaelib.dashboards import register
 from vaelib.dashboards.common import normal_pdf, positions
 from vaelib.joint import NonlinearLVM
 from vaelib.widgets import Dashboard, slider
@@ -97,6 +98,7 @@ class _NetworkView:
         return [*self.band, self.level, self.marginal, self.dot, self.post, readout]
 
 
+@register("02 nonlinear decoder posterior")
 def dashboard() -> Dashboard:
     """Sliders σ and x for x|z ~ N(f_θ(z), σ²) with the default network f_θ, over a _NetworkView."""
     controls = {"sigma": slider(_DEFAULTS["sigma"], *_RANGES["sigma"], _SIGMA_STEP, "σ"),
@@ -105,6 +107,3 @@ def dashboard() -> Dashboard:
             "s<sub>z</sub> = 1 (AEVB's fixed prior) and the "
             "weights are held fixed, so σ is the one component of θ under your hand.")
     return Dashboard(_NetworkView().build, controls, figsize=(11, 3.2), dpi=72, note=note)
-
-
-DASHBOARDS = {"02 nonlinear decoder posterior": dashboard}

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from vaelib import elbo, posterior, validate
+from vaelib.dashboards import register
 from vaelib.dashboards.common import SplitBar, depth_levels, normal_pdf
 from vaelib.joint import NonlinearLVM
 from vaelib.widgets import Dashboard, slider
@@ -18,7 +19,7 @@ _DEPTHS = (8.0, 4, 2, 1, 0.5, 0.25, 0.1, 0.02)  # ELBO contours, nats below its 
 ZOOM = 1.5  # the zoomed bar shows the top ZOOM nats below log p_θ(x)
 
 
-def q_grid(model) -> torch.Tensor:
+def _q_grid(model) -> torch.Tensor:
     """The dashboard's quadrature grid: the model's spacing dz, from M_RANGE[0] - _REACH·s_max to
     M_RANGE[1] + _REACH·s_max, so that every slider's q = N(m, s²) lies on it. (The trimmed
     posterior.quadrature_grid follows the posterior and cuts off a wide q: the sum ELBO + KL then
@@ -38,7 +39,7 @@ class _SplitView:
     every slider position (tests/test_dashboards.py checks all 11,616 against independent routes)."""
 
     def __init__(self, model, x: float):
-        self.x, self.grid = x, q_grid(model)
+        self.x, self.grid = x, _q_grid(model)
         with torch.no_grad():
             self.log_px = model.log_marginal(torch.tensor(x)).item()
             self.log_joint = posterior.log_joint_on_grid(model, torch.tensor(x), self.grid)
@@ -97,14 +98,12 @@ class _SplitView:
         return [self.q_line, *bars, self.marker, readout]
 
 
+@register("03 ELBO + KL = log p(x)")
 def dashboard(model=None, x: float = X_OBSERVED) -> Dashboard:
     """Sliders m, s of q_λ over a _SplitView of `model` (default: lesson 02's network model) at x."""
     model = NonlinearLVM() if model is None else model
-    view = _SplitView(model, validate.finite_float("x", x))
+    view = _SplitView(model, validate.number("x", x))
     controls = {"m": slider(0.0, *M_RANGE, 0.05, "m"), "s": slider(1.0, *S_RANGE, 0.02, "s")}
     return Dashboard(view.build, controls, figsize=(10.5, 3.0),
                      note="The bar always ends at log p_θ(x) (black line): moving λ only moves the split "
                           "between ELBO (blue) and KL (red, hatched). The second bar zooms on its top.")
-
-
-DASHBOARDS = {"03 ELBO + KL = log p(x)": dashboard}

@@ -5,6 +5,7 @@ import torch
 
 from vaelib import encoder as enc
 from vaelib import validate
+from vaelib.dashboards import register
 from vaelib.dashboards.common import position_index, positions
 from vaelib.joint import NonlinearLVM
 from vaelib.widgets import Dashboard, slider
@@ -15,7 +16,7 @@ _Z_VIEW = (-4.0, 4.0)
 _TOP = 1.5  # density axis: the sharpest posteriors at the range's ends go off the top
 
 
-def default_encoder(model, n: int = 200, steps: int = 400, seed: int = 0):
+def _default_encoder(model, n: int = 200, steps: int = 400, seed: int = 0):
     """An encoder trained on n draws from the model (θ fixed), as in the lesson."""
     _, x = model.sample(validate.positive_int("n", n), generator=torch.Generator().manual_seed(seed))
     return enc.train_encoder(model, x, steps=steps, lr=0.02, seed=seed)["encoder"]
@@ -70,15 +71,13 @@ class _GapsView:
         return [*self.lines.values(), self.marker, readout]
 
 
+@register("04 posterior vs λ* vs encoder")
 def dashboard(model=None, encoder=None) -> Dashboard:
     """Slider x over a _GapsView of `model` (default: lesson 02's network model) and `encoder`
     (default: trained on 200 draws from the model)."""
     model = NonlinearLVM() if model is None else model
     validate.instance("model", model, NonlinearLVM, "a vaelib.joint.NonlinearLVM")
-    encoder = default_encoder(model) if encoder is None else encoder
+    encoder = _default_encoder(model) if encoder is None else encoder
     return Dashboard(_GapsView(model, encoder).build, {"x": slider(_X_START, *X_RANGE, X_STEP, "x")},
                      figsize=(9.5, 3.0), note="Per-datapoint λ* needs an optimisation for every "
                      "new x; the encoder answers with one forward pass.")
-
-
-DASHBOARDS = {"04 posterior vs λ* vs encoder": dashboard}

@@ -15,6 +15,7 @@ import traitlets
 from matplotlib.collections import LineCollection
 
 from vaelib import validate
+from vaelib.dashboards import register
 from vaelib.dashboards.common import SplitBar, normal_pdf
 from vaelib.dependency import DependencyMatrix, linear_vae_dependencies
 from vaelib.joint import LinearGaussianLVM
@@ -206,6 +207,7 @@ def _hold_overridden(controls: dict) -> None:
         controls[toggle].observe(sync, names="value")
 
 
+@register("04 θ and φ: the total and its split")
 def dashboard(x=None) -> Dashboard:
     """Sliders for θ = (w, b, σ) and φ = (a, c, s) and two toggles (φ = φ*(θ); θ = θ_ML) over a
     _SplitView of the data x (default: data_set(), 200 points)."""
@@ -217,9 +219,6 @@ def dashboard(x=None) -> Dashboard:
                      note="θ can move the total (black); φ never can: it moves only where the blue ELBO "
                           "ends and the red KL begins. φ*(θ) sets the KL to 0; θ_ML puts the total at "
                           "its maximum (dotted).")
-
-
-DASHBOARDS = {"04 θ and φ: the total and its split": dashboard}
 
 
 def dependencies(x0: float = 0.8, z0: float = 0.3) -> DependencyMatrix:

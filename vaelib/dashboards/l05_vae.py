@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from vaelib import elbo
+from vaelib.dashboards import register
 from vaelib.dashboards.common import position_index, positions
 from vaelib.widgets import Dashboard, slider
 
@@ -60,6 +61,7 @@ class _LatentView:
         return [self.image, self.marker, readout]
 
 
+@register("05 latent explorer")
 def dashboard(model=None) -> Dashboard:
     """Sliders z₁, z₂ of a trained 2-D-latent VAE (default: the course's, trained now) over a
     _LatentView. θ stays fixed while z moves; only the decoder's outputs change."""
@@ -151,6 +153,7 @@ def _label_digits(ax, means, labels) -> None:
                 fontweight="bold", color=f"C{d}", bbox=_BOX)
 
 
+@register("05 training explorer")
 def training_dashboard(model=None, snapshots=None) -> Dashboard:
     """A slider k over `snapshots` (train.train(..., snapshots=K)["snapshots"]: (step, state_dict)
     pairs) of a 2-D-latent Bernoulli VAE like `model`; default: the course's model and snapshots,
@@ -183,6 +186,3 @@ def _course_model(snapshots: int = 0):
         history = train.train(model, digits("train", "binary"), seed=0, snapshots=snapshots, progress=False,
                               **train.COURSE_TRAINING)
     return model, history["snapshots"]
-
-
-DASHBOARDS = {"05 latent explorer": dashboard, "05 training explorer": training_dashboard}
