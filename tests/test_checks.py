@@ -48,13 +48,6 @@ def test_attempt_uses_your_function_once_written_else_the_reference(capsys):
     assert attempt(mine_written, reference)(3) == 7
 
 
-def test_bad_arguments_are_rejected():
-    with pytest.raises(ValueError, match="attempt: expected two functions"):
-        attempt(1, print)
-    with pytest.raises(ValueError, match="check: answer must be a number"):
-        check("x", object(), 1.0)
-
-
 def test_environment_reports_versions_and_finds_the_digits_offline(capsys):
     report = environment()
     assert report["digits (offline)"] == (1797, 64)
@@ -95,7 +88,7 @@ def test_a_set_question_explains_each_misplaced_option(capsys, monkeypatch, tmp_
     message = str(caught.value)
     assert "- ELBO is missing: it contains q" in message
     assert "- log p_θ(x) does not belong: the evidence is the model's" in message
-    with pytest.raises(AssertionError, match="not among the options"):
+    with pytest.raises(ValueError, match="^answer: expected"):  # an option that is not one
         choose("moves with φ", {"KL"}, correct={"ELBO"}, why=why)
     monkeypatch.setenv("VAELIB_CHECK_WRONG_ANSWERS", str(tmp_path / "log"))
     with pytest.raises(AssertionError, match="needs an explanation"):

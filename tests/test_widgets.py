@@ -154,20 +154,3 @@ def test_the_figure_has_twice_the_pixels_of_its_place_on_the_page(dash):
     assert dash.image.width == str(width)
 
 
-def test_bad_input():
-    with pytest.raises(ValueError, match="update: unknown control"):
-        l01_gaussian.dashboard().update(nu=1.0)
-    with pytest.raises(ValueError, match="slider: expected lo < hi"):
-        slider(0.0, 1.0, -1.0, 0.1)
-    with pytest.raises(ValueError, match=r"slider: value must lie in \[lo, hi\]"):
-        slider(2.0, -1.0, 1.0, 0.1)
-    with pytest.raises(ValueError, match="slider: step must be positive"):
-        slider(0.0, -1.0, 1.0, 0.0)
-    with pytest.raises(ValueError, match="slider: lo must be a finite number"):
-        slider(0.0, float("-inf"), 1.0, 0.1)
-    with pytest.raises(ValueError, match="Dashboard: controls must name at least one slider"):
-        Dashboard(lambda fig: None, {})
-    with pytest.raises(ValueError, match="Dashboard: pixel_ratio must be 1, 2 or 3"):
-        Dashboard(lambda fig, a: None, {"a": slider(0.5, 0.0, 1.0, 0.1)}, pixel_ratio=1.5)
-    with pytest.raises(ValueError, match="data: expected PNG bytes"):
-        png_text(b"GIF89a")

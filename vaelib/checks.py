@@ -24,7 +24,7 @@ def _as_tensor(name, value):
         return torch.as_tensor(value, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError) as e:
         kind = type(value).__name__
-        raise ValueError(f"check: {name} must be a number or an array of numbers, got {kind}") from e
+        raise ValueError(f"{name}: expected a number or an array of numbers, got {kind}") from e
 
 
 def _verdict(answer, expected, *, rtol=1e-5, atol=1e-8, wrong=None) -> tuple[bool, str]:
@@ -89,7 +89,7 @@ def choose(name: str, answer, correct, why: dict[str, str]) -> None:
     answer, correct = set(answer), set(correct)
     unknown = answer - set(why)
     if unknown:
-        raise AssertionError(f"{name}: {sorted(unknown)} are not among the options {sorted(why)}")
+        raise ValueError(f"answer: expected options among {sorted(why)}, got {sorted(unknown)} ({name})")
     if os.environ.get(_WRONG_ANSWERS_TESTED):  # under the tests: a question every option explains
         if not correct <= set(why) or not all(isinstance(w, str) and w.strip() for w in why.values()):
             raise AssertionError(f"{name}: every option, right ones included, needs an explanation")

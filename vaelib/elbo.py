@@ -118,9 +118,13 @@ def kl_from_log_posterior(log_posterior, grid, m, s) -> torch.Tensor:
     """KL(q ‖ p) = Σ_g w_g [log q(z_g) - log p(z_g)], w_g ∝ N(z_g; m, s²) normalised on the grid,
     from log p(z_g) of shape (..., G): the KL to a posterior known on a grid (in the grid's dtype:
     plain numbers m, s are not rounded to float32 first)."""
+    grid = validate.grid("grid", grid)
+    log_posterior = validate.tensor("log_posterior", log_posterior, dtype=grid.dtype)
+    if log_posterior.dim() == 0 or log_posterior.shape[-1] != len(grid):
+        raise ValueError(f"log_posterior: expected shape (..., {len(grid)}), one value per grid point, "
+                         f"got {tuple(log_posterior.shape)}")
     m, s = validate.tensor("m", m, dtype=grid.dtype), validate.tensor("s", s, dtype=grid.dtype, positive=True)
-    q = Normal(m, s)
-    log_q = Normal(q.loc.unsqueeze(-1), q.scale.unsqueeze(-1)).log_prob(grid)
+    log_q = Normal(m.unsqueeze(-1), s.unsqueeze(-1)).log_prob(grid)
     return (torch.softmax(log_q, dim=-1) * (log_q - log_posterior)).sum(-1)
 
 

@@ -52,6 +52,10 @@ class ExampleVAE(nn.Module):
 def example_loss(recon_x, x, mu, logvar) -> torch.Tensor:
     """The example's loss_function: BCE summed over pixels and batch + KLD, where
     KLD = -0.5 * sum(1 + logvar - mu² - exp(logvar)) (AEVB Appendix B): the NEGATIVE ELBO summed."""
+    recon_x, x = validate.tensor("recon_x", recon_x), validate.tensor("x", x)
+    if x.numel() != recon_x.numel():
+        raise ValueError(f"x: expected as many pixels as recon_x {tuple(recon_x.shape)}, "
+                         f"got shape {tuple(x.shape)}")
     bce = nn.functional.binary_cross_entropy(recon_x, x.view(-1, recon_x.shape[-1]),
                                              reduction="sum")
     kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())

@@ -25,7 +25,6 @@ GitHub) show where no widget can run.
 import base64
 import html
 import json
-import math
 import re
 from collections.abc import Callable, Iterable
 
@@ -33,7 +32,7 @@ import ipywidgets as W
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from vaelib import alt_text, threads
+from vaelib import alt_text, threads, validate
 from vaelib.png import png
 
 _Draw = Callable[..., Iterable]
@@ -42,15 +41,11 @@ _Build = Callable[..., _Draw]
 
 def slider(value, lo, hi, step, description=None, readout_format=".2f"):
     """A FloatSlider that updates while it is dragged (continuous_update=True)."""
-    for name, v in (("value", value), ("lo", lo), ("hi", hi), ("step", step)):
-        if not math.isfinite(v):
-            raise ValueError(f"slider: {name} must be a finite number, got {v!r}")
-    if not lo < hi:
-        raise ValueError(f"slider: expected lo < hi, got lo={lo}, hi={hi}")
-    if not lo <= value <= hi:
-        raise ValueError(f"slider: value must lie in [lo, hi] = [{lo}, {hi}], got {value}")
-    if step <= 0:
-        raise ValueError(f"slider: step must be positive, got {step}")
+    lo, hi = validate.number("lo", lo), validate.number("hi", hi, above=lo)
+    value = validate.number("value", value, at_least=lo)
+    if value > hi:
+        raise ValueError(f"value: expected a number in [lo, hi] = [{lo:g}, {hi:g}], got {value:g}")
+    step = validate.number("step", step, above=0)
     return W.FloatSlider(value=value, min=lo, max=hi, step=step, description=description or "",
                          continuous_update=True, readout_format=readout_format,
                          style={"description_width": "initial"})
@@ -67,9 +62,9 @@ class Dashboard:
     def __init__(self, build: _Build, controls: dict, *, figsize=(9.0, 3.0), dpi=80, note="",
                  pixel_ratio=2):
         if not controls:
-            raise ValueError("Dashboard: controls must name at least one slider")
+            raise ValueError("controls: expected at least one slider, got none")
         if pixel_ratio not in (1, 2, 3):
-            raise ValueError(f"Dashboard: pixel_ratio must be 1, 2 or 3, got {pixel_ratio!r}")
+            raise ValueError(f"pixel_ratio: expected 1, 2 or 3, got {pixel_ratio!r}")
         self.build, self.controls, self.figsize, self.dpi = build, dict(controls), figsize, dpi
         self.pixel_ratio = pixel_ratio
         self._setting = False
@@ -117,9 +112,9 @@ class Dashboard:
 
     def update(self, **values) -> bytes:
         """Set any of the controls, redraw the changing artists on the kept background, show it."""
-        unknown = set(values) - set(self.controls)
-        if unknown:
-            raise ValueError(f"update: unknown control(s) {sorted(unknown)}; expected {list(self.controls)}")
+        for name in values:
+            if name not in self.controls:
+                raise ValueError(f"{name}: expected one of this dashboard's controls {list(self.controls)}")
         self._setting = True  # the sliders' own observers must not redraw once per slider
         try:
             for name, v in values.items():
