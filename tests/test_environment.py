@@ -48,9 +48,7 @@ COLAB_COMMANDS = [
     "pip install -q --no-deps -e /content/course zlib-ng==1.1.0",
 ]
 COLAB_CELL = "\n".join([
-    "# On Colab only (a no-op anywhere else): fetch the course, install vaelib, and zlib-ng, the one package",
-    "# it needs that Colab lacks (the dashboards' fast PNG deflate). Colab's own torch, numpy, matplotlib,",
-    "# scikit-learn, tqdm and ipywidgets 7 (the version its page draws) stay.",
+    "#@title On Colab, install the course's library (this cell does nothing anywhere else)",
     "import sys",
     'if "google.colab" in sys.modules:',
     *(f"    !{command}" for command in COLAB_COMMANDS),
@@ -302,6 +300,9 @@ def first_code_cell(path: Path) -> str:
 def test_first_code_cell_is_the_colab_bootstrap(notebook):
     if not code_cells(notebook):  # a page of prose only (the crosswalk's sources): nothing to install
         return
+    first = next(c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code")
+    assert first["metadata"].get("jupyter", {}).get("source_hidden") is True, "collapsed, as a check cell"
+    assert first["metadata"].get("cellView") == "form", "a form on Colab, titled by its #@title line"
     assert first_code_cell(notebook).strip() == COLAB_CELL, \
         f"{notebook.name}: the first code cell must be exactly the Colab bootstrap (see {__file__})"
 
