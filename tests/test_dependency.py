@@ -139,7 +139,7 @@ def test_function_dependencies_sees_a_function_that_is_not_a_log_density():
     functions = {"log p(x)": lambda t: m.marginal().log_prob(t),
                  "posterior mean": lambda t: m.posterior(t).mean,  # reads μ_z, s_z, w, b, σ
                  "w²": lambda t: m.w**2 + 0 * t}  # reads w only
-    from vaelib.dependency import function_dependencies
+    from vaelib.dependency import _function_dependencies as function_dependencies
 
     dm = function_dependencies(functions, params, POINTS)
     assert dm.reads("log p(x)") == dm.reads("posterior mean") == list(params)

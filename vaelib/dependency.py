@@ -62,10 +62,10 @@ def dependency_matrix(distributions: dict, params: dict, points, tol: float = 0.
     """
     _check(distributions, params)
     log_densities = {name: (lambda t, make=make: make().log_prob(t)) for name, make in distributions.items()}
-    return function_dependencies(log_densities, params, points, tol)
+    return _function_dependencies(log_densities, params, points, tol)
 
 
-def function_dependencies(functions: dict, params: dict, points, tol: float = 0.0) -> DependencyMatrix:
+def _function_dependencies(functions: dict, params: dict, points, tol: float = 0.0) -> DependencyMatrix:
     """For each function f(t) and component: is |∂ f(t) / ∂ component| > tol at some point t?
     (Lesson 04: f(x) = log p_θ(x), ELBO(θ, φ; x), KL(q_φ(z|x) ‖ p_θ(z|x)); a log-density
     log q_φ(t|x) is one too.) functions: {name: callable taking one point t}; params and points
@@ -76,24 +76,6 @@ def function_dependencies(functions: dict, params: dict, points, tol: float = 0.
     with _gradients_on(params.values()):
         rows = {name: _largest_gradients(f, pts[name], params) for name, f in functions.items()}
     return DependencyMatrix({d: {c: g > tol for c, g in row.items()} for d, row in rows.items()})
-
-
-def linear_vae_dependencies(vae, x0: float, z0: float, points) -> DependencyMatrix:
-    """Lesson 04's matrix for a 1-D linear VAE (vaelib.linear_vae.LinearVAE(1, 1), θ = (w, b, σ) as
-    W, μ, log σ², φ = (a, c, s) as V, c, log v: the same dependence): does each function of a point
-    t read each component? Rows: the log-densities of p_θ(z), p_θ(x|z0), p_θ(x), p_θ(z|x0),
-    q_φ(z|x0), and ELBO(θ, φ; x = t) and KL(q_φ(z|x) ‖ p_θ(z|x)) at x = t."""
-    x0 = torch.tensor([[validate.number("x0", x0)]], dtype=torch.float64)
-    z0 = torch.tensor([[validate.number("z0", z0)]], dtype=torch.float64)
-    functions = {"p_θ(z)": lambda t: vae.prior().log_prob(t),
-                 "p_θ(x|z)": lambda t: vae.likelihood(z0).log_prob(t),
-                 "p_θ(x)": lambda t: vae.marginal().log_prob(t),
-                 "p_θ(z|x)": lambda t: vae.posterior(x0).log_prob(t),
-                 "q_φ(z|x)": lambda t: vae.encoder(x0).log_prob(t),
-                 "ELBO(θ, φ)": lambda t: vae.elbo_analytic(t.reshape(1, 1)),
-                 "KL(q_φ ‖ p_θ(z|x))": lambda t: vae.kl_to_posterior(t.reshape(1, 1))}
-    params = {"w": vae.W, "b": vae.mu, "σ": vae.log_sigma2, "a": vae.V, "c": vae.c, "s": vae.log_v}
-    return function_dependencies(functions, params, points)
 
 
 def _largest_gradients(f, points, params: dict) -> dict[str, float]:

@@ -14,10 +14,10 @@ import torch
 import traitlets
 from matplotlib.collections import LineCollection
 
-from vaelib import validate
+from vaelib import dependency, validate
 from vaelib.dashboards import register
 from vaelib.dashboards.common import SplitBar, normal_pdf
-from vaelib.dependency import DependencyMatrix, linear_vae_dependencies
+from vaelib.dependency import DependencyMatrix
 from vaelib.joint import LinearGaussianLVM
 from vaelib.linear_vae import LinearVAE
 from vaelib.linear_vae import ml_theta_1d as ml_theta
@@ -222,7 +222,25 @@ def dashboard(x=None) -> Dashboard:
 
 
 def dependencies(x0: float = 0.8, z0: float = 0.3) -> DependencyMatrix:
-    """Lesson 04's dependency matrix (dependency.linear_vae_dependencies) at the dashboard's defaults,
+    """Lesson 04's dependency matrix (the function below) at the dashboard's defaults,
     at the points t = -1.3, 0.4, 2.1."""
     points = torch.tensor([[-1.3], [0.4], [2.1]], dtype=torch.float64)
-    return linear_vae_dependencies(_set(LinearVAE(1, 1), DEFAULTS, DEFAULTS), x0, z0, points)
+    return _linear_vae_dependencies(_set(LinearVAE(1, 1), DEFAULTS, DEFAULTS), x0, z0, points)
+
+
+def _linear_vae_dependencies(vae, x0: float, z0: float, points) -> DependencyMatrix:
+    """Lesson 04's matrix for a 1-D linear VAE (vaelib.linear_vae.LinearVAE(1, 1), θ = (w, b, σ) as
+    W, μ, log σ², φ = (a, c, s) as V, c, log v: the same dependence): does each function of a point
+    t read each component? Rows: the log-densities of p_θ(z), p_θ(x|z0), p_θ(x), p_θ(z|x0),
+    q_φ(z|x0), and ELBO(θ, φ; x = t) and KL(q_φ(z|x) ‖ p_θ(z|x)) at x = t."""
+    x0 = torch.tensor([[validate.number("x0", x0)]], dtype=torch.float64)
+    z0 = torch.tensor([[validate.number("z0", z0)]], dtype=torch.float64)
+    functions = {"p_θ(z)": lambda t: vae.prior().log_prob(t),
+                 "p_θ(x|z)": lambda t: vae.likelihood(z0).log_prob(t),
+                 "p_θ(x)": lambda t: vae.marginal().log_prob(t),
+                 "p_θ(z|x)": lambda t: vae.posterior(x0).log_prob(t),
+                 "q_φ(z|x)": lambda t: vae.encoder(x0).log_prob(t),
+                 "ELBO(θ, φ)": lambda t: vae.elbo_analytic(t.reshape(1, 1)),
+                 "KL(q_φ ‖ p_θ(z|x))": lambda t: vae.kl_to_posterior(t.reshape(1, 1))}
+    params = {"w": vae.W, "b": vae.mu, "σ": vae.log_sigma2, "a": vae.V, "c": vae.c, "s": vae.log_v}
+    return dependency._function_dependencies(functions, params, points)
