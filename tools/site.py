@@ -8,7 +8,7 @@
 2. The pages are staged in build/site-src/ with the repository's layout (so the theme's launch buttons
    open the same notebook on Binder and Colab): site/conf.py and site/index.md, README-free, plus
    INSTRUCTORS.md and notebooks/SOURCES.md. Each check, solution and self-check cell is shown collapsed
-   (myst-nb's hide-input tag), and after each dashboard (whose PNG the page shows) comes one line saying it
+   (myst-nb's hide-input tag), the Colab set-up cell left out, and after each dashboard (whose PNG the page shows) comes one line saying it
    is live in Jupyter, with links that open the lesson on Binder and Colab.
 3. MathJax 3 from npm (site/node_modules, installed by `npm ci` in site/) is copied into the site's
    _static folder: the built site loads nothing from the network.
@@ -83,7 +83,9 @@ def staged(nb: nbformat.NotebookNode, rel: Path) -> nbformat.NotebookNode:
         if cell.cell_type == "markdown":
             cell.source = readme.sub(f"](https://github.com/{REPO}/blob/main/README.md", cell.source)
         tags = set(cell.get("metadata", {}).get("tags", []))
-        if tags & OUT_OF_SIGHT:
+        if cell.cell_type == "code" and "google.colab" in cell.source:  # Colab's set-up: not a page's
+            cell.metadata["tags"] = sorted(tags | {"remove-cell"})
+        elif tags & OUT_OF_SIGHT:
             cell.metadata["tags"] = sorted(tags | {"hide-input"})
         cells.append(cell)
         if cell.cell_type == "code" and any(WIDGET_VIEW in o.get("data", {}) for o in cell.outputs):
