@@ -8,7 +8,8 @@
 2. The pages are staged in build/site-src/ with the repository's layout (so the theme's launch buttons
    open the same notebook on Binder and Colab): site/conf.py and site/index.md, README-free, plus
    INSTRUCTORS.md and notebooks/SOURCES.md. Each check, solution and self-check cell is shown collapsed
-   (myst-nb's hide-input tag), the Colab set-up cell left out, and after each dashboard (whose PNG the page shows) comes one line saying it
+   (myst-nb's hide-input tag), the Colab set-up cell left out, and after each dashboard (whose PNG
+   the page shows) comes one line saying it
    is live in Jupyter, with links that open the lesson on Binder and Colab.
 3. MathJax 3 from npm (site/node_modules, installed by `npm ci` in site/) is copied into the site's
    _static folder: the built site loads nothing from the network.
