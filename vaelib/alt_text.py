@@ -1,15 +1,10 @@
 """Every lesson's figures: alt text, what a figure shows said in words from its own numbers.
 
-A reader who cannot see a figure (a screen reader on the website, nbconvert's HTML) gets, for each
-panel, its title, what is plotted against what with the axes' ranges, and the series it labels:
-
+For each panel: its title, what against what with the axes' ranges, and the labelled series, e.g.
     "Figure, 2 panels. Panel 1, 'posterior at x = 1.20': density against z (z from -4 to 4, density
      from 0 to 0.62); shows p_θ(z|x) by quadrature, the prior. Panel 2, ..."
-
-`install(shell)` makes IPython attach that text to every matplotlib figure a cell displays (as the
-`alt` of its image/png metadata, which nbconvert and myst-nb read); figures.use_course_style() calls
-it. vaelib.widgets adds the same description, with the sliders' values and the readout, to each
-dashboard's PNG.
+install(shell) makes IPython attach it to every figure's image/png as `alt` (read by nbconvert and
+myst-nb; figures.use_course_style() calls it); vaelib.widgets adds it to each dashboard's PNG.
 """
 
 import re

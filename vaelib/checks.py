@@ -1,15 +1,12 @@
-"""Every lesson: self-checks, for the exercises (is your answer right?) and for the set-up (is this
-machine ready?).
+"""Every lesson: self-checks, for the exercises (is your answer right?) and the set-up (machine ready?).
 
     check("sigma_hat", mine, reference, wrong={"you divided by N - 1: the MLE divides by N": unbiased})
-        prints "sigma_hat: close (largest difference 3e-08)", or raises an AssertionError that names
-        the mistake when the answer matches one of the usual wrong answers, else what to look at
-    choose("what φ moves", {"q", "ELBO"}, correct={"q", "ELBO", "KL"}, why={"KL": "...", ...})
-        a set question: every option put on the wrong side is named, with why
+        prints "sigma_hat: close (largest difference 3e-08)", or raises an AssertionError naming the
+        usual mistake the answer matches, else what to look at
+    choose("what φ moves", {"q", "ELBO"}, correct={...}, why={...})   names each misplaced option, with why
     answer = attempt(my_function, reference_function)   yours once it is written, else the reference
-
-Under the tests (VAELIB_CHECK_WRONG_ANSWERS set) every check also feeds each of its named wrong
-answers to itself and asserts that the learner would see that mistake's message.
+Under the tests (VAELIB_CHECK_WRONG_ANSWERS set) each check also asserts that its named wrong answers
+would each be told by name.
 """
 
 import os
@@ -96,13 +93,10 @@ def choose(name: str, answer, correct, why: dict[str, str]) -> None:
         with open(os.environ[_WRONG_ANSWERS_TESTED], "a") as f:
             f.write(f"{name}\t{len(why)}\n")
     if answer != correct:
-        raise AssertionError(f"{name}: not quite.\n{_misplaced(answer, correct, why)}")
+        misplaced = "\n".join(f"- {o} {'does not belong' if o in answer else 'is missing'}: {why[o]}"
+                              for o in sorted(answer ^ correct))
+        raise AssertionError(f"{name}: not quite.\n{misplaced}")
     print(f"{name}: exact")
-
-
-def _misplaced(answer: set, correct: set, why: dict) -> str:
-    return "\n".join(f"- {o} {'does not belong' if o in answer else 'is missing'}: {why[o]}"
-                     for o in sorted(answer ^ correct))
 
 
 def attempt(yours, reference):

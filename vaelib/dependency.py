@@ -1,9 +1,6 @@
-"""Lessons 02 and 04: the dependency matrix. Which components of θ (and φ) does each distribution,
-and each quantity built from them, read?
-
-A distribution depends on a component θ_k when ∂ log p(t) / ∂θ_k ≠ 0 at some point t. Autograd
-answers it: a component a log-density never touches gets no gradient at all. Lesson 04 asks the
-same of functions of x that are not log-densities: log p_θ(x), ELBO(θ, φ; x), KL(q_φ ‖ p_θ(z|x)).
+"""Lessons 02 and 04: the dependency matrix. Which components of θ (and φ) does each distribution, and
+each quantity built from them (lesson 04: log p_θ(x), ELBO(θ, φ; x), KL(q_φ ‖ p_θ(z|x))), read?
+A distribution depends on θ_k when ∂ log p(t) / ∂θ_k ≠ 0 at some point t: autograd answers it.
 """
 
 import contextlib
@@ -28,12 +25,11 @@ class DependencyMatrix(dict):
         """The distributions that change when `component` changes."""
         return [d for d, row in self.items() if row[component]]
 
-    def to_markdown(self, labels: dict | None = None) -> str:
+    def to_markdown(self) -> str:
         """A markdown table: one row per distribution, ✓ where it depends on the component.
         A "|" inside a name (p_θ(x|z)) is written "\\|" so it does not end the cell."""
-        labels, cols = labels or {}, self.components
-        cell = lambda name: str(name).replace("|", "\\|")  # noqa: E731
-        head = "| | " + " | ".join(cell(labels.get(c, c)) for c in cols) + " |"
+        cols, cell = self.components, lambda name: str(name).replace("|", "\\|")  # noqa: E731
+        head = "| | " + " | ".join(cell(c) for c in cols) + " |"
         body = [f"| {cell(d)} | " + " | ".join("✓" if row[c] else "·" for c in cols) + " |"
                 for d, row in self.items()]
         return "\n".join([head, "|---|" + "---|" * len(cols), *body])
@@ -51,25 +47,17 @@ class DependencyMatrix(dict):
 
 def dependency_matrix(distributions: dict, params: dict, points, tol: float = 0.0) -> DependencyMatrix:
     """For each distribution and component: is |∂ log p(t) / ∂ component| > tol at some point t?
-
-    distributions: {name: callable returning a distribution} (anything with .log_prob), rebuilt
-        inside so the gradient sees the current graph.
-    params: {name: tensor}, e.g. model.parameters(); leaf tensors that do not require grad are
-        switched on for the computation and back off afterwards.
-    points: a tensor whose rows are the points t_k, or {distribution name: such a tensor}. Each
-        point gets its own gradient (a sum over points could cancel), and a gradient can vanish
-        at one unlucky point (∂/∂s log N(t; 0, s²) = 0 at |t| = s): pass a few points.
-    """
+    distributions: {name: callable returning a distribution}, rebuilt inside so autograd sees θ.
+    params: {name: tensor}, e.g. model.parameters(); leaves are made to require grad meanwhile.
+    points: a tensor whose rows are the points t_k, or {distribution name: such a tensor}: pass a few,
+        as a gradient can vanish at one (∂/∂s log N(t; 0, s²) = 0 at |t| = s)."""
     _check(distributions, params)
     log_densities = {name: (lambda t, make=make: make().log_prob(t)) for name, make in distributions.items()}
     return _function_dependencies(log_densities, params, points, tol)
 
 
 def _function_dependencies(functions: dict, params: dict, points, tol: float = 0.0) -> DependencyMatrix:
-    """For each function f(t) and component: is |∂ f(t) / ∂ component| > tol at some point t?
-    (Lesson 04: f(x) = log p_θ(x), ELBO(θ, φ; x), KL(q_φ(z|x) ‖ p_θ(z|x)); a log-density
-    log q_φ(t|x) is one too.) functions: {name: callable taking one point t}; params and points
-    as in dependency_matrix."""
+    """dependency_matrix for functions f(t) of a point (lesson 04): |∂ f(t) / ∂ component| > tol?"""
     _check(functions, params, what="function of a point t")
     tol = validate.number("tol", tol, at_least=0)
     pts = {name: _points(name, points) for name in functions}

@@ -1,11 +1,9 @@
 """Lessons 03-05: the ELBO and the importance-weighted bound L_K, from samples and on a grid.
 
-For a generative model p_θ(x, z) and any q(z):
     log p_θ(x) = ELBO(q) + KL(q(z) ‖ p_θ(z|x)),
     ELBO(q)    = E_q[log p_θ(x, z) - log q(z)] = E_q[log p_θ(x|z)] - KL(q(z) ‖ p_θ(z)).
-A model has prior(), likelihood(z) (broadcasting over z) and log_joint(x, z): the 1-D models of
-lesson 02 and the VAE of lesson 05 alike. q is a torch Normal (1-D z, lessons 03-04; batch shape
-that of x) or an Independent Normal over z's dimensions (lesson 05, one per row of x).
+A model has prior(), likelihood(z) and log_joint(x, z) (lesson 02's 1-D models, lesson 05's VAE); q is
+a torch Normal (1-D z, batch shape that of x) or an Independent Normal (one per row of x).
 """
 
 import math
@@ -35,42 +33,25 @@ def reparameterised_sample(q, n_samples: int = 1, generator=None) -> torch.Tenso
     return mu + sigma * eps
 
 
-def _elbo_terms(model, x, q, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(1/L) Σ_l log p_θ(x|z_l) and KL(q ‖ p_θ(z)) in closed form, for draws z (L, ...) from q."""
-    kl = kl_divergence(_q(q), model.prior())
-    return model.likelihood(z).log_prob(x).mean(0), kl
-
-
 def elbo(model, x, q, n_samples: int = 1, analytic_kl: bool = True, generator=None,
          z: torch.Tensor | None = None) -> torch.Tensor:
-    """The SGVB estimate of the ELBO from L reparameterised draws z_l (or the draws `z` given):
-
-    analytic KL:  (1/L) Σ_l log p_θ(x|z_l) - KL(q ‖ p_θ(z))     (AEVB eq. 7; eq. 10 for Gaussians)
-    otherwise:    (1/L) Σ_l [log p_θ(x, z_l) - log q(z_l)]      (AEVB eq. 6)
-    Unbiased for the ELBO and differentiable in q's parameters and in θ; one value per x.
-    """
+    """The SGVB estimate of the ELBO from L reparameterised draws z_l (or the draws `z` given), one
+    value per x, unbiased and differentiable in q's parameters and θ:
+        analytic KL:  (1/L) Σ_l log p_θ(x|z_l) - KL(q ‖ p_θ(z))     (AEVB eq. 7; eq. 10 for Gaussians)
+        otherwise:    (1/L) Σ_l [log p_θ(x, z_l) - log q(z_l)]      (AEVB eq. 6)"""
     x = validate.tensor("x", x)
     z = reparameterised_sample(q, n_samples, generator) if z is None else z
     if analytic_kl:
-        expected, kl = _elbo_terms(model, x, q, z)
-        return expected - kl
+        kl = kl_divergence(_q(q), model.prior())
+        return model.likelihood(z).log_prob(x).mean(0) - kl
     return (model.log_joint(x, z) - q.log_prob(z)).mean(0)
 
 
 def iwae_bound(model, x, q, k: int, n_outer: int = 1, generator=None) -> torch.Tensor:
-    """An estimate of the importance-weighted bound (Burda et al. 2015), z_1..z_K ~ q:
-
-        L_K = E[log (1/K) Σ_k p_θ(x, z_k) / q(z_k)],   L_1 = ELBO ≤ L_K ≤ L_{K+1} ≤ log p_θ(x).
-    The ordering holds for the expectation; one estimate (here the mean of n_outer independent
-    sets of K draws) is noisy and can land above log p_θ(x). For a q positive wherever p_θ(x, z)
-    is, L_K -> log p_θ(x) as K -> ∞. Burda et al.'s Theorem 1 (§3) proves it when the weights
-    w = p_θ(x, z)/q(z) are bounded; more generally it holds whenever the ELBO is finite. The strong
-    law alone makes the estimate log (1/K) Σ_k w_k converge to log p_θ(x) almost surely, which is
-    not yet convergence of its expectation: that needs uniform integrability, and it holds because
-    the estimate is squeezed between (1/K) Σ_k log w_k (Jensen) and (1/K) Σ_k w_k - 1 (log y ≤ y - 1),
-    two averages of i.i.d. integrable variables, so uniformly integrable. With heavy-tailed weights
-    (q narrower than the prior's tails, lesson 03's q*) the climb is slow.
-    """
+    """The importance-weighted bound (Burda et al. 2015), z_1..z_K ~ q, averaged over n_outer sets:
+        L_K = E[log (1/K) Σ_k p_θ(x, z_k) / q(z_k)],   L_1 = ELBO ≤ L_K ≤ L_{K+1} ≤ log p_θ(x)
+    in expectation (one estimate can land above log p_θ(x)); L_K -> log p_θ(x) as K -> ∞ whenever the
+    ELBO is finite, slowly for heavy-tailed weights (further/03b proves it, 05c shows it)."""
     k, n_outer = validate.positive_int("k", k), validate.positive_int("n_outer", n_outer)
     x = validate.tensor("x", x)
     z = reparameterised_sample(q, n_outer * k, generator)
@@ -91,9 +72,8 @@ def elbo_from_log_joint(log_joint, grid, m, s) -> torch.Tensor:
 
 def elbo_grid(model, x, m, s) -> torch.Tensor:
     """The exact ELBO of q = N(m, s²), ∫ N(z; m, s²) log p_θ(x, z) dz + ½ log(2πe s²), by quadrature
-    on model.grid (s at least 2 grid steps): exact while q lies on the grid (to ~1e-11 for m ± 7 s
-    inside it; a q whose tail leaves it is cut off, 1e-4 nats for N(2, 1.7²) on ±10). Shape: x, m
-    and s broadcast; differentiable in m, s."""
+    on model.grid (s >= 2 grid steps): to ~1e-11 while m ± 7s lies on the grid, a tail off it is cut
+    off. x, m and s broadcast; differentiable in m, s."""
     grid = posterior.model_grid(model)
     m, s = validate.tensor("m", m, dtype=grid.dtype), validate.tensor("s", s, dtype=grid.dtype, positive=True)
     if (s < 2 * (grid[1] - grid[0])).any():
@@ -116,8 +96,7 @@ def elbo_surface(model, x: float, m_values, s_values) -> torch.Tensor:
 
 def kl_from_log_posterior(log_posterior, grid, m, s) -> torch.Tensor:
     """KL(q ‖ p) = Σ_g w_g [log q(z_g) - log p(z_g)], w_g ∝ N(z_g; m, s²) normalised on the grid,
-    from log p(z_g) of shape (..., G): the KL to a posterior known on a grid (in the grid's dtype:
-    plain numbers m, s are not rounded to float32 first)."""
+    from log p(z_g) of shape (..., G), in the grid's dtype."""
     grid = validate.grid("grid", grid)
     log_posterior = validate.tensor("log_posterior", log_posterior, dtype=grid.dtype)
     if log_posterior.dim() == 0 or log_posterior.shape[-1] != len(grid):
@@ -129,10 +108,8 @@ def kl_from_log_posterior(log_posterior, grid, m, s) -> torch.Tensor:
 
 
 def kl_to_posterior_grid(model, x: float, m, s) -> torch.Tensor:
-    """KL(q ‖ p_θ(z|x)) = ∫ q(z) [log q(z) - log p_θ(z|x)] dz by quadrature on model.grid, with the
-    posterior taken from vaelib.posterior (lesson 02). With elbo_grid on the same grid the sum
-    ELBO + KL is log p_θ(x) by algebra, up to the grid's error in q's entropy: a check of the
-    identity needs a route that shares neither (tests/test_elbo.py)."""
+    """KL(q ‖ p_θ(z|x)) = ∫ q(z) [log q(z) - log p_θ(z|x)] dz by quadrature on model.grid (the posterior
+    of lesson 02). elbo_grid + this is log p_θ(x) by algebra on one grid: not a check of the identity."""
     x = validate.number("x", x)
     grid = posterior.model_grid(model)
     return kl_from_log_posterior(posterior.posterior(model, x).log_prob(grid), grid, m, s)

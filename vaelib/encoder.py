@@ -1,9 +1,8 @@
 """Lessons 04-05: the amortized encoder q_φ(z|x), and what amortizing costs.
 
     q_φ(z|x) = N(z; μ_φ(x), diag σ_φ(x)²),  (μ_φ(x), log σ_φ(x)²) = MLP_φ(x)     (AEVB C.2)
-φ = the MLP's weights and biases, shared by every x; the μ and σ of q are its OUTPUTS (lesson 04
-writes them m_φ(x), s_φ(x), since σ is the decoder's noise there; lesson 05 keeps AEVB's μ, σ). The gaps
-(Cremer, Li & Duvenaud 2018), q* the best Gaussian for that x alone (vaelib.per_datapoint):
+φ = the MLP's weights and biases, shared by every x; q's μ and σ are its OUTPUTS (lesson 04 writes
+m_φ(x), s_φ(x)). With q* the best Gaussian for that x alone (per_datapoint; Cremer et al. 2018):
     approximation gap = log p_θ(x) - ELBO(q*),   amortization gap = ELBO(q*) - ELBO(q_φ(z|x)).
 """
 
@@ -17,8 +16,8 @@ _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
 
 
 def mlp(sizes, activation: str = "tanh", dropout: float = 0.0) -> nn.Sequential:
-    """Linear layers of the given widths, `activation` (then dropout, when > 0, active in training
-    only) between them, nothing after the last: the one network builder of the course."""
+    """The course's one network: Linear layers of the given widths, `activation` (then dropout, if > 0)
+    between them, nothing after the last."""
     validate.one_of("activation", activation, _ACTIVATIONS)
     dropout = validate.number("dropout", dropout, at_least=0, below=1)
     if not isinstance(sizes, tuple | list) or len(sizes) < 2:
@@ -61,8 +60,8 @@ class GaussianEncoder(nn.Module):
 
 
 class ScalarEncoder(GaussianEncoder):
-    """q_φ(z|x) for the 1-D models of lessons 03-04: x and z plain numbers, an MLP 1 -> H -> H -> 2
-    (tanh) in float64, seeded; called on x of any shape it returns a Normal of that shape."""
+    """q_φ(z|x) for lessons 03-04's 1-D models: a seeded float64 MLP 1 -> H -> H -> 2 (tanh); x of any
+    shape gives a Normal of that shape."""
 
     def __init__(self, hidden: int = 32, seed: int = 0):
         seed = validate.positive_int("seed", seed, minimum=0)
@@ -86,10 +85,9 @@ def count_parameters(module: nn.Module) -> int:
 def train_encoder(model, x, encoder: ScalarEncoder | None = None, steps: int = 1000,
                   lr: float = 1e-2, n_samples: int = 8, train_theta: bool = False, seed: int = 0,
                   record=None, record_every: int = 1) -> dict:
-    """Maximise the mean sampled ELBO (1/N) Σ_i ELBO(q_φ(z|x_i)) over φ (Adam, full batch); with
-    train_theta over θ = model.parameters() too (the VAE in 1-D: θ and φ learned together, one
-    optimiser; lesson 04 writes this loop out in plain torch). Returns {"encoder", "elbo_path"}
-    (the sampled mean ELBO before each step), and with `record` its "path" (optim.ascend)."""
+    """Maximise the sampled (1/N) Σ_i ELBO(q_φ(z|x_i)) over φ, and with train_theta over θ too (the VAE
+    in 1-D; lesson 04 writes the loop in plain torch), Adam, full batch. Returns {"encoder",
+    "elbo_path": the ELBO before each step} and, with `record`, its "path" (optim.ascend)."""
     x = validate.tensor("x", x, ndim=1)
     n_samples = validate.positive_int("n_samples", n_samples)
     encoder = ScalarEncoder(seed=seed) if encoder is None else encoder
@@ -102,12 +100,12 @@ def train_encoder(model, x, encoder: ScalarEncoder | None = None, steps: int = 1
     return {"encoder": encoder, "elbo_path": run["values"], **({"path": run["path"]} if record else {})}
 
 
-def gaps(model, x, encoder: ScalarEncoder, starts: int = 19) -> dict:
+def gaps(model, x, encoder: ScalarEncoder) -> dict:
     """Per data point, by quadrature: log p_θ(x), ELBO(q*), ELBO(q_φ), the approximation and the
     amortization gaps (both >= 0), and q*'s m and s; each a tensor of the shape of x."""
     x = validate.tensor("x", x, ndim=1)
     validate.instance("encoder", encoder, nn.Module, "an encoder (encoder.ScalarEncoder)")
-    best = per_datapoint.optimal_gaussian(model, x, starts=starts)
+    best = per_datapoint.optimal_gaussian(model, x)
     grid, log_joint = posterior.quadrature_grid(model, x)
     with torch.no_grad():
         log_px = posterior.log_marginal(model, x)

@@ -1,9 +1,6 @@
-"""Lesson 05: the VAE of the PyTorch examples repository (pytorch/examples, vae/main.py), ported
-to the 8x8 digits beside vaelib's, so the two can be read side by side.
-
-The example: 784-400-20 with ReLU, a sigmoid output, loss = BCE summed + KLD. Kept in the
-example's own style and names on purpose (fc1, fc21, fc22, fc3, fc4; encode, reparameterize,
-decode; loss_function): it is the one place vaelib repeats, verbatim, what it also does its own way.
+"""Lesson 05: the VAE of pytorch/examples (vae/main.py: 784-400-20, ReLU, a sigmoid output, loss = BCE
+summed + KLD), ported to the 8x8 digits in the example's own style and names, to read beside vaelib's:
+the one place vaelib repeats, verbatim, what it also does its own way.
 """
 
 import torch
@@ -14,11 +11,7 @@ from vaelib.vae import VAE, make_vae
 
 
 class ExampleVAE(nn.Module):
-    """The VAE of the PyTorch examples repository (examples/vae/main.py: 784-400-20, ReLU,
-    sigmoid output, loss = BCE summed + KL), with x_dim = 64 for the 8x8 digits: 64-400-20.
-
-    Written in the example's own style (fc1, fc21, fc22, fc3, fc4; encode, reparameterize,
-    decode) so the two can be read side by side; `eps` lets a test feed both the same noise."""
+    """The example's VAE with x_dim = 64: 64-400-20; `eps` lets a test feed both VAEs the same noise."""
 
     def __init__(self, x_dim: int = 64, hidden: int = 400, z_dim: int = 20):
         super().__init__()

@@ -3,8 +3,7 @@
 Kingma & Welling (arXiv:1312.6114 v11), Figure 1: "Solid lines denote the generative model
 p_θ(z)p_θ(x|z), dashed lines denote the variational approximation q_φ(z|x) to the intractable
 posterior p_θ(z|x). The variational parameters φ are learned jointly with the generative model
-parameters θ." The plate repeats z and x for each of the N data points; θ and φ sit outside it,
-shared by all of them.
+parameters θ." The plate repeats z and x for each of the N data points; θ and φ are shared.
 """
 
 from matplotlib.axes import Axes
@@ -45,13 +44,9 @@ _MATH = {"z": "$z$", "x": "$x$", "θ": r"$\theta$", "φ": r"$\phi$"}  # node lab
 
 
 def aevb_figure1(ax: Axes | None = None) -> Axes:
-    """Draw AEVB Figure 1 on `ax` (a new 4.2 x 3.2 in figure when None) and return the axes.
-
-    Nodes z, x (observed, shaded), θ and φ; solid arrows θ→z, θ→x, z→x (the generative model
-    p_θ(z) p_θ(x|z)); dashed arrows φ→z and x→z (the variational approximation q_φ(z|x)); the
-    plate N around z and x; a key under the plot says what each line style is. Each arrow carries its
-    ends as a gid "a->b" (read by the tests).
-    """
+    """Draw AEVB Figure 1 on `ax` (a new 4.2 x 3.2 in figure when None) and return the axes: nodes z, x
+    (observed, shaded), θ, φ; solid arrows θ→z, θ→x, z→x (p_θ(z) p_θ(x|z)), dashed φ→z, x→z (q_φ(z|x));
+    the plate N; a key. Each arrow's gid is "a->b" (read by the tests)."""
     if ax is None:
         fig = Figure(figsize=(4.2, 3.2))
         FigureCanvasAgg(fig)

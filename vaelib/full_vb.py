@@ -1,23 +1,15 @@
-"""Lesson 06: θ as a random variable, AEVB Appendix F ("Full VB"), on lesson 02's linear model.
+"""Lesson 06 (further 06d): θ as a random variable, AEVB Appendix F ("Full VB"), on lesson 02's linear model.
 
-One component of θ, the weight w, gets a hyperprior; the rest (μ_z = 0, s_z = 1, b, σ) stay known:
-    hyperprior  p_α(w) = N(w; 0, α²)                 α is the hyper-parameter
+The weight w gets a hyperprior; μ_z = 0, s_z = 1, b and σ stay known:
+    hyperprior  p_α(w) = N(w; 0, α²)
     model       z_i ~ N(0, 1),  x_i | z_i, w ~ N(w z_i + b, σ²)    (vaelib.joint.LinearGaussianLVM)
     q_λ(w)      = N(w; m_w, s_w²)                    λ = (m_w, log s_w), `lam`; with encoder=True also
-    q_φ(z|x)    = N(z; a x + c, e^{2d})              φ = (a, c, d), `phi`: amortized, next to q_λ(w)
-AEVB writes q_φ(θ) and lets one φ index both (its eqs. 21, 23); the course keeps φ for amortized
-parameters (a network's, the same for every x) and calls q(w)'s own, fitted for this one data set
-as lesson 03's λ was for one x, λ. The bound (eqs. 13-14): log p_α(X) = KL(q_λ(w) ‖ p_α(w|X)) + L(λ; X),
-    L(λ; X) = E_{q_λ(w)}[log p_w(X) + log p_α(w) - log q_λ(w)],
-log p_w(X) = Σ_i log N(x_i; b, w² + σ²) in closed form; with the encoder, Σ_i ELBO_i(w; φ) ≤ log p_w(X)
-takes its place (eq. 21; both KLs analytic, as eq. 24), a lower bound L(λ, φ; X) ≤ L(λ; X).
-p_w(X) reads w only through w²: the exact posterior p_α(w|X) is symmetric in ±w, with two modes
-exactly when (1/N) Σ_i (x_i - b)² > σ² (1 + σ²/(N α²)) (else one, at 0); a Gaussian q covers one of
-them (compare it with the posterior on w > 0). With the encoder, the optimal q_φ(z|x) given q_λ(w) is
-the mean-field one, q(z|x) ∝ exp E_{q_λ(w)} log p(x, z | w): precision 1 + (m_w² + s_w²)/σ², mean
-m_w (x - b)/σ² over that precision (the exact posterior at w = m_w has precision 1 + m_w²/σ²).
-This object is also a "model" for vaelib.posterior and vaelib.elbo's grid functions: its latent
-is w, on `grid`; log_joint(X, w) = log p_α(w) + log p_w(X).
+    q_φ(z|x)    = N(z; a x + c, e^{2d})              φ = (a, c, d), `phi`, amortized
+    bound (eqs. 13-14)  L(λ; X) = E_{q_λ(w)}[log p_w(X) + log p_α(w) - log q_λ(w)] ≤ log p_α(X),
+    log p_w(X) = Σ_i log N(x_i; b, w² + σ²); with the encoder Σ_i ELBO_i(w; φ) replaces it (eq. 21).
+AEVB's one φ for q(θ) and q(z|x) is split: λ for q(w), fitted to this data set as lesson 03's λ was to
+one x. The posterior p_α(w|X) is symmetric in ±w (06d: when it has two modes; the mean-field q(z|x)).
+As a model for vaelib.posterior and elbo's grid functions: latent w on `grid`, log_joint(X, w).
 """
 
 import copy
@@ -32,7 +24,7 @@ _F64 = torch.float64
 
 
 class FullVB:
-    """Full VB for w in z ~ N(0, 1), x|z ~ N(w z + b, σ²), with p_α(w) = N(0, α²) (module docstring)."""
+    """Full VB for w in z ~ N(0, 1), x|z ~ N(w z + b, σ²), p_α(w) = N(0, α²) (module docstring)."""
 
     def __init__(self, x, alpha: float = 2.0, b: float = 0.0, sigma: float = 0.5, encoder: bool = False,
                  grid=None):
@@ -45,9 +37,8 @@ class FullVB:
                               for d in start)
 
     def model(self, w) -> LinearGaussianLVM:
-        """p_w(x, z): lesson 02's linear-Gaussian model at w. A 0-d w is checked as LinearGaussianLVM
-        checks it; a batch of w (any shape) is set on the model after it is built, its formulas then
-        broadcasting w against x (tests/test_full_vb.py checks that against one model per w)."""
+        """p_w(x, z), lesson 02's linear-Gaussian model at w; a batch of w (any shape) is set on the
+        model after it is built, its formulas broadcasting w (..., 1) against x."""
         w = validate.tensor("w", w, dtype=_F64)
         if w.dim() == 0:
             return LinearGaussianLVM(0.0, 1.0, w, self.b, self.sigma)
@@ -68,8 +59,7 @@ class FullVB:
         return Normal(self.phi["a"] * x + self.phi["c"], self.phi["d"].exp().expand_as(x))
 
     def log_evidence(self, w) -> torch.Tensor:
-        """log p_w(X) = Σ_i log p_w(x_i), p_w(x) = N(b, w² + σ²) (LinearGaussianLVM.marginal): one
-        value per w."""
+        """log p_w(X) = Σ_i log p_w(x_i), p_w(x) = N(b, w² + σ²): one value per w."""
         return self.model(w).marginal().log_prob(self.x).sum(-1)
 
     def log_joint(self, x, w) -> torch.Tensor:
@@ -102,8 +92,8 @@ class FullVB:
         return other
 
     def exact_bound(self) -> torch.Tensor:
-        """L(λ; X) (eq. 14, z integrated exactly) by quadrature of q_λ(w) on the grid; differentiable
-        in λ, so it can be maximised deterministically (the best Gaussian q*)."""
+        """L(λ; X) (eq. 14, z integrated exactly) by quadrature of q_λ(w) on the grid; differentiable in λ
+        (maximised deterministically: the best Gaussian q*)."""
         with torch.no_grad():
             log_joint = posterior.log_joint_on_grid(self, self.x, self.grid)
         return elbo.elbo_from_log_joint(log_joint, self.grid, self.lam["m"], self.lam["log_s"].exp())

@@ -1,9 +1,6 @@
 """Lesson 01: one Gaussian, θ = (μ, σ): the data the lesson fits (the lesson writes the likelihood and
-its maximum itself; the dashboard's own copies are private to vaelib.dashboards.l01_gaussian).
-
-Here θ is nothing but the μ and σ of one distribution: reading (1) of the seed answer. It is right for
-this model and wrong for a VAE, where the decoder's mean (and, in AEVB's Gaussian decoder, its σ) are
-outputs of a network and θ is the network's weights.
+its maximum itself; the dashboard's copies are vaelib.dashboards.l01_gaussian's). Here θ is the μ and σ
+of one distribution, reading (1) of the seed answer: wrong for a VAE, where θ is a network's weights.
 """
 
 

@@ -1,12 +1,8 @@
-"""Lesson 02: generative models p_θ(x, z) = p_θ(z) p_θ(x|z), one θ for the whole joint.
-
-θ indexes ONE generative model, a family of joints. The prior p_θ(z) and the likelihood p_θ(x|z)
-are its factors; the marginal p_θ(x) and the posterior p_θ(z|x) are derived from it, so they carry
-its index even when a factor reads only a slice of θ (vaelib.dependency finds which slice).
+"""Lesson 02: generative models p_θ(x, z) = p_θ(z) p_θ(x|z), one θ for the whole joint: the marginal
+p_θ(x) and posterior p_θ(z|x) carry θ even where a factor reads only a slice of it (vaelib.dependency).
 
     LinearGaussianLVM   z ~ N(μ_z, s_z²), x|z ~ N(w z + b, σ²): every distribution in closed form
-    NonlinearLVM        z ~ N(μ_z, s_z²), x|z ~ N(f_θ(z), σ²), f_θ = DecoderNet: p_θ(x) and
-                        p_θ(z|x) by quadrature (vaelib.posterior)
+    NonlinearLVM        z ~ N(μ_z, s_z²), x|z ~ N(f_θ(z), σ²), f_θ = DecoderNet: p_θ(x), p_θ(z|x) by grid
 """
 
 import functools
@@ -20,7 +16,35 @@ from vaelib import posterior, validate
 _F64 = torch.float64
 
 
-class LinearGaussianLVM:
+class _GaussianLVM:
+    """z ~ N(μ_z, s_z²), x|z ~ N(mean(z), σ²): what the two models share; _mean(z) is theirs."""
+
+    _dtype = None  # log_joint's x and z: kept as given (a float is float32), or converted to this
+
+    def prior(self) -> Normal:
+        """p_θ(z) = N(z; μ_z, s_z²)."""
+        return Normal(self.mu_z, self.s_z)
+
+    def likelihood(self, z) -> Normal:
+        """p_θ(x|z) = N(x; mean(z), σ²), one Normal per value of z."""
+        loc = self._mean(z)
+        return Normal(loc, self.sigma.expand_as(loc))
+
+    def log_joint(self, x, z) -> torch.Tensor:
+        """log p_θ(x, z) = log p_θ(z) + log p_θ(x|z), broadcast (x (N, 1) with z (G,) -> (N, G))."""
+        x, z = validate.tensor("x", x, dtype=self._dtype), validate.tensor("z", z, dtype=self._dtype)
+        return self.prior().log_prob(z) + self.likelihood(z).log_prob(x)
+
+    def sample(self, n: int, generator: torch.Generator | None = None):
+        """n draws (z_i, x_i) from the joint: z_i ~ p_θ(z), then x_i ~ p_θ(x|z_i)."""
+        n = validate.positive_int("n", n)
+        with torch.no_grad():
+            eps = torch.randn(2, n, generator=generator, dtype=self.mu_z.dtype)
+            z = self.mu_z + self.s_z * eps[0]
+            return z, self._mean(z) + self.sigma * eps[1]
+
+
+class LinearGaussianLVM(_GaussianLVM):
     """z ~ N(μ_z, s_z²), x|z ~ N(w z + b, σ²), θ = (μ_z, s_z, w, b, σ); 1-D z and x.
 
         prior       p_θ(z)   = N(z; μ_z, s_z²)
@@ -28,8 +52,8 @@ class LinearGaussianLVM:
         marginal    p_θ(x)   = N(x; w μ_z + b, w² s_z² + σ²)
         posterior   p_θ(z|x) = N(z; m_z|x, v_z|x),  1/v_z|x = 1/s_z² + w²/σ²,
                     m_z|x = v_z|x (μ_z/s_z² + w (x - b)/σ²)
-    Components may be floats or 0-d tensors; a tensor that requires grad is used as given, so
-    gradients flow back to it (that is how vaelib.dependency reads which component moves what).
+    Components may be floats or 0-d tensors; one that requires grad is used as given, so gradients
+    flow back to it (vaelib.dependency reads which component moves what that way).
     """
 
     def __init__(self, mu_z=0.0, s_z=1.0, w=1.0, b=0.0, sigma=0.5):
@@ -45,14 +69,8 @@ class LinearGaussianLVM:
         """θ's components by name: {"mu_z", "s_z", "w", "b", "sigma"}."""
         return dict(self._theta)
 
-    def prior(self) -> Normal:
-        """p_θ(z) = N(z; μ_z, s_z²)."""
-        return Normal(self.mu_z, self.s_z)
-
-    def likelihood(self, z) -> Normal:
-        """p_θ(x|z) = N(x; w z + b, σ²), one Normal per value of z."""
-        loc = self.w * validate.tensor("z", z) + self.b
-        return Normal(loc, self.sigma.expand_as(loc))
+    def _mean(self, z) -> torch.Tensor:
+        return self.w * validate.tensor("z", z) + self.b
 
     def marginal(self) -> Normal:
         """p_θ(x) = ∫ p_θ(z) p_θ(x|z) dz = N(x; w μ_z + b, w² s_z² + σ²)."""
@@ -64,19 +82,6 @@ class LinearGaussianLVM:
         v_post = 1 / (1 / self.s_z**2 + self.w**2 / self.sigma**2)
         m_post = v_post * (self.mu_z / self.s_z**2 + self.w * (x - self.b) / self.sigma**2)
         return Normal(m_post, v_post.sqrt().expand_as(m_post))
-
-    def log_joint(self, x, z) -> torch.Tensor:
-        """log p_θ(x, z) = log p_θ(z) + log p_θ(x|z), broadcast over x and z."""
-        x, z = validate.tensor("x", x), validate.tensor("z", z)
-        return self.prior().log_prob(z) + self.likelihood(z).log_prob(x)
-
-    def sample(self, n: int, generator: torch.Generator | None = None):
-        """n draws (z_i, x_i) from the joint: z_i ~ p_θ(z), then x_i ~ p_θ(x|z_i)."""
-        n = validate.positive_int("n", n)
-        with torch.no_grad():
-            eps = torch.randn(2, n, generator=generator, dtype=self.mu_z.dtype)
-            z = self.mu_z + self.s_z * eps[0]
-            return z, self.w * z + self.b + self.sigma * eps[1]
 
     def __repr__(self):
         return "LinearGaussianLVM(" + ", ".join(f"{k}={v.item():.3g}" for k, v in self._theta.items()) + ")"
@@ -101,16 +106,16 @@ class DecoderNet(nn.Module):
         return torch.tanh(z.unsqueeze(-1) * self.W1 + self.b1) @ self.W2 + self.b2
 
 
-class NonlinearLVM:
-    """z ~ N(μ_z, s_z²), x|z ~ N(f_θ(z), σ²); θ = (the weights and biases of f_θ, σ, μ_z, s_z).
+class NonlinearLVM(_GaussianLVM):
+    """z ~ N(μ_z, s_z²), x|z ~ N(f_θ(z), σ²); θ = (the weights and biases of f_θ, σ, μ_z, s_z), float64.
 
-    f: any callable mapping z (...,) to (...,); default DecoderNet(16, seed). p_θ(x) and p_θ(z|x)
-    have no closed form: they are computed by quadrature (vaelib.posterior) on `grid`, default
-    2001 points on μ_z ± 10 s_z (dz = s_z/100). The prior mass off that grid is 2Φ(-10) ≈ 1.5e-23;
-    with a linear f the tests find |log p_θ(x) - closed form| < 1e-10 while the posterior's width
-    is at least 2 dz. A narrower posterior needs a finer grid; one at the grid's edge (x far in
-    the tail of p_θ(x)) is truncated: look at posterior(x).density near the ends first.
+    f: any callable mapping z (...,) to (...,); default DecoderNet(16, seed). p_θ(x) and p_θ(z|x) by
+    quadrature (vaelib.posterior) on `grid`, default 2001 points on μ_z ± 10 s_z (dz = s_z/100): to
+    ~1e-10 while the posterior is at least 2 dz wide; a narrower one needs a finer grid, one at the
+    grid's edge is cut off (look at posterior(x).density near the ends; further/02a).
     """
+
+    _dtype = _F64
 
     def __init__(self, f=None, sigma=0.5, mu_z=0.0, s_z=1.0, grid=None, seed: int = 0):
         if f is not None and not callable(f):
@@ -134,20 +139,7 @@ class NonlinearLVM:
         """f_θ(z): the mean of p_θ(x|z), an OUTPUT of the network (different for every z)."""
         return torch.as_tensor(self.f(validate.tensor("z", z))).to(_F64)
 
-    def prior(self) -> Normal:
-        """p_θ(z) = N(z; μ_z, s_z²)."""
-        return Normal(self.mu_z, self.s_z)
-
-    def likelihood(self, z) -> Normal:
-        """p_θ(x|z) = N(x; f_θ(z), σ²), one Normal per value of z."""
-        loc = self.decoder_mean(z)
-        return Normal(loc, self.sigma.expand_as(loc))
-
-    def log_joint(self, x, z) -> torch.Tensor:
-        """log p_θ(x, z) = log p_θ(z) + log p_θ(x|z), broadcast (x (N, 1) with z (G,) -> (N, G))."""
-        x = validate.tensor("x", x, dtype=_F64)
-        z = validate.tensor("z", z, dtype=_F64)
-        return self.prior().log_prob(z) + self.likelihood(z).log_prob(x)
+    _mean = decoder_mean
 
     def log_marginal(self, x) -> torch.Tensor:
         """log p_θ(x) = log Σ_g p_θ(x, z_g) dz, one value per x (vaelib.posterior.log_marginal)."""
@@ -160,14 +152,6 @@ class NonlinearLVM:
     def posterior(self, x) -> posterior.GridDensity:
         """p_θ(z|x) = p_θ(x, z) / p_θ(x) on the grid, for one x (0-d) or a batch of x (...,)."""
         return posterior.posterior(self, x)
-
-    def sample(self, n: int, generator: torch.Generator | None = None):
-        """n draws (z_i, x_i): z_i ~ p_θ(z), x_i ~ N(f_θ(z_i), σ²)."""
-        n = validate.positive_int("n", n)
-        with torch.no_grad():
-            eps = torch.randn(2, n, generator=generator, dtype=_F64)
-            z = self.mu_z + self.s_z * eps[0]
-            return z, self.decoder_mean(z) + self.sigma * eps[1]
 
 
 class _Marginal:

@@ -1,14 +1,11 @@
-"""Lesson 04: the linear VAE, whose decoder is probabilistic PCA (Tipping & Bishop 1999).
+"""Lesson 04 (further 04c): the linear VAE, whose decoder is probabilistic PCA (Tipping & Bishop 1999).
 
     prior      p_θ(z)   = N(0, I_q)
     decoder    p_θ(x|z) = N(x; W z + μ, σ² I_d),        θ = (W, μ, σ)
-    encoder    q_φ(z|x) = N(z; V x + c, diag(v)),       φ = (V, c, v): a mean linear in x and
-                                                         variances the same for every x; φ alone,
-                                                         no part of θ (not even μ)
-p_θ(x) and p_θ(z|x) are pPCA's (vaelib.ppca), so ELBO ≤ log p_θ(x) ≤ pPCA's maximum, and at the
-optimum the gap is 0 (Lucas et al. 2019). The ML W is defined only up to a rotation, W R; the
-diagonal q is what picks the R whose posterior covariance is diagonal (lesson 04 shows it).
-With d = q = 1 this is lesson 04's θ-and-φ dashboard: θ = (w, b, σ), φ = (a, c, s).
+    encoder    q_φ(z|x) = N(z; V x + c, diag(v)),       φ = (V, c, v), no part of θ (not even μ)
+p_θ(x) and p_θ(z|x) are pPCA's (vaelib.ppca), so ELBO ≤ log p_θ(x) ≤ pPCA's maximum, with gap 0 at the
+optimum (Lucas et al. 2019); the diagonal q picks which rotation W R (04c). With d = q = 1 this is
+lesson 04's θ-and-φ dashboard: θ = (w, b, σ), φ = (a, c, s).
 """
 
 import math
@@ -24,8 +21,8 @@ _F64 = torch.float64
 
 
 def standardise(X) -> torch.Tensor:
-    """(X - mean) / std per column (float64); a constant column is only centred (std taken as 1).
-    Constant: std <= N · eps · max|x|, the rounding a mean of N equal numbers can leave."""
+    """(X - mean) / std per column (float64); a constant column (std <= N · eps · max|x|, a mean's
+    rounding) is only centred."""
     X = validate.tensor("X", X, ndim=2, min_len=2, dtype=_F64)
     std = X.std(0, correction=0)
     constant = std <= X.shape[0] * torch.finfo(_F64).eps * X.abs().amax(0)
@@ -63,10 +60,8 @@ class LinearVAE(nn.Module):
         return Independent(Normal(mean, (0.5 * self.log_v).exp().expand_as(mean)), 1)
 
     def best_encoder(self) -> dict:
-        """φ*(θ), the best encoder of this family for the current θ, for every x at once: the
-        posterior mean M⁻¹Wᵀ(x - μ) is linear in x, so V* = M⁻¹Wᵀ, c* = -V* μ; the best diagonal
-        variances for the posterior covariance σ² M⁻¹ (argmin of KL(q ‖ p_θ(z|x))) are
-        v*_j = 1/(M/σ²)_jj = σ²/M_jj, exact (KL = 0) when M is diagonal, as it always is for q = 1.
+        """φ*(θ) = argmin KL(q ‖ p_θ(z|x)) in this family, for every x: V* = M⁻¹Wᵀ, c* = -V* μ (the
+        posterior mean is linear in x), v*_j = σ²/M_jj (KL = 0 when M is diagonal, always for q = 1).
         Returns {"V", "c", "log_v"}, detached; `assign(**vae.best_encoder())` sets φ to φ*(θ)."""
         with torch.no_grad():
             s2 = self.log_sigma2.exp()
@@ -85,8 +80,7 @@ class LinearVAE(nn.Module):
         return self
 
     def kl_to_posterior(self, x) -> torch.Tensor:
-        """KL(q_φ(z|x) ‖ p_θ(z|x)) per row, in closed form (torch.distributions' Gaussian KL), an
-        independent route to log p_θ(x) - ELBO."""
+        """KL(q_φ(z|x) ‖ p_θ(z|x)) per row in closed form: an independent route to log p_θ(x) - ELBO."""
         q = self.encoder(x)
         q_full = MultivariateNormal(q.mean, torch.diag_embed(q.variance))
         return kl_divergence(q_full, self.posterior(x))
@@ -111,8 +105,7 @@ class LinearVAE(nn.Module):
         return expected - kl_divergence(q, self.prior())
 
     def mean_elbo_analytic(self, x) -> torch.Tensor:
-        """(1/N) Σ_i ELBO(x_i), the same number as elbo_analytic(x).mean(), from the data's mean
-        and second moment alone, so one evaluation costs O(d² q) whatever N."""
+        """(1/N) Σ_i ELBO(x_i) = elbo_analytic(x).mean() from the data's first two moments: O(d² q)."""
         x = validate.rows("x", x, self.W.shape[0], _F64)
         y = x - self.mu
         return self._mean_elbo(y.mean(0), y.T @ y / x.shape[0])
@@ -131,14 +124,9 @@ class LinearVAE(nn.Module):
 
 
 def ml_theta_1d(x: torch.Tensor, w: float, sigma: float) -> dict:
-    """A maximum-likelihood θ = (w, b, σ) of the linear VAE with d = q = 1 (lesson 04's θ-and-φ
-    dashboard): p_θ(x) = N(b, w² + σ²) is maximised by b = mean(x) and any (w, σ)
-    with w² + σ² = var(x) (the 1/N variance), σ > 0: an open half-circle, not one point. This one
-    keeps the direction of the given (w, σ) and scales it onto the half-circle. Of that arc, only
-    the sign flip (w, a, c) -> (-w, -a, -c) is pPCA's rotation R ∈ O(1) = {±1}; the rest exists
-    because d = q = 1, where Tipping & Bishop's σ² (the mean of the d - q smallest eigenvalues) is
-    undefined. At w = 0 the latent is unused and φ*(θ) = (0, 0, 1), the prior: posterior collapse
-    at full likelihood."""
+    """A maximum-likelihood θ = (w, b, σ) for d = q = 1: p_θ(x) = N(b, w² + σ²) is maximised by
+    b = mean(x) and any w² + σ² = var(x) (1/N), σ > 0, a half-circle (lesson 04, further 04c); this
+    one keeps the direction of the given (w, σ)."""
     x = validate.tensor("x", x, min_len=2, dtype=_F64)
     w, sigma = validate.number("w", w), validate.number("sigma", sigma, above=0)
     b, var = x.mean().item(), x.var(correction=0).item()
@@ -147,8 +135,7 @@ def ml_theta_1d(x: torch.Tensor, w: float, sigma: float) -> dict:
 
 
 def _start(X, q: int, seed: int) -> LinearVAE:
-    """A seeded LinearVAE with μ = the data mean, and c = -V μ + small so that the encoder's first
-    means V x + c start near 0 (c is φ's own: after this start θ and φ are trained apart)."""
+    """A seeded LinearVAE with μ = the data mean and c = -V μ + small (the first means V x + c near 0)."""
     vae = LinearVAE(X.shape[1], validate.positive_int("q", q), seed=seed)
     with torch.no_grad():
         vae.mu.copy_(X.mean(0))
@@ -156,9 +143,9 @@ def _start(X, q: int, seed: int) -> LinearVAE:
     return vae
 
 
-def fit_linear_vae_analytic(X, q: int = 2, seed: int = 0, max_iter: int = 100) -> dict:
-    """Maximise the analytic mean ELBO over θ and φ, full batch, with L-BFGS (through the data's
-    moments: a step costs O(d² q), not O(N d q)). Returns {"vae", "elbo_per_image"}."""
+def fit_linear_vae_analytic(X, q: int = 2, seed: int = 0) -> dict:
+    """Maximise the analytic mean ELBO over θ and φ, full batch, with L-BFGS on the data's moments
+    (O(d² q) a step). Returns {"vae", "elbo_per_image"}."""
     X = validate.tensor("X", X, ndim=2, min_len=2, dtype=_F64)
     vae = _start(X, q, seed)
     x_bar, X2 = X.mean(0), X.T @ X / X.shape[0]  # the ELBO depends on the data only through these
@@ -167,25 +154,22 @@ def fit_linear_vae_analytic(X, q: int = 2, seed: int = 0, max_iter: int = 100) -
         S = X2 - torch.outer(x_bar, vae.mu) - torch.outer(vae.mu, x_bar) + torch.outer(vae.mu, vae.mu)
         return vae._mean_elbo(x_bar - vae.mu, S)
 
-    optim.maximise(list(vae.parameters()), objective, max_iter, history_size=50,
+    optim.maximise(list(vae.parameters()), objective, history_size=50,
                    tolerance_grad=1e-10, tolerance_change=1e-13)
     with torch.no_grad():
         return {"vae": vae, "elbo_per_image": vae.elbo_analytic(X).mean().item()}
 
 
-def fit_linear_vae_sampled(X, q: int = 2, steps: int = 1000, batch_size: int = 100,
-                           lr: float = 0.05, n_samples: int = 1, seed: int = 0) -> dict:
-    """Maximise the sampled ELBO (n_samples reparameterised z per image, analytic KL; vaelib.elbo)
-    over minibatches with Adam, the learning rate decayed to 0 on a cosine schedule.
-    Returns {"vae", "elbo_path"} (the minibatch ELBO per image before each step)."""
+def fit_linear_vae_sampled(X, q: int = 2, steps: int = 1000, batch_size: int = 100, seed: int = 0) -> dict:
+    """Maximise the sampled ELBO (vaelib.elbo: one z per image, analytic KL) over minibatches with Adam,
+    lr 0.05 cosine-decayed. Returns {"vae", "elbo_path"} (the minibatch ELBO per image before each step)."""
     X = validate.tensor("X", X, ndim=2, min_len=2, dtype=_F64)
     batch_size = validate.positive_int("batch_size", batch_size)
-    n_samples = validate.positive_int("n_samples", n_samples)
     vae, g = _start(X, q, seed), torch.Generator().manual_seed(seed)
 
     def objective():
         batch = X[torch.randint(0, len(X), (min(batch_size, len(X)),), generator=g)]
-        return elbo.elbo(vae, batch, vae.encoder(batch), n_samples, generator=g).mean()
+        return elbo.elbo(vae, batch, vae.encoder(batch), 1, generator=g).mean()
 
-    run = optim.ascend(list(vae.parameters()), objective, steps, lr, cosine=True)
+    run = optim.ascend(list(vae.parameters()), objective, steps, 0.05, cosine=True)
     return {"vae": vae, "elbo_path": run["values"]}

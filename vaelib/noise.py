@@ -1,14 +1,11 @@
-"""Lesson 06: the decoder's noise σ in p_θ(x|z) = N(x; μ_θ(z), σ² I), and who owns it.
+"""Lesson 06 (further 06a, 06e): the decoder's noise σ in p_θ(x|z) = N(x; μ_θ(z), σ² I), and who owns it.
 
-    fixed      FixedNoiseDecoder: σ is a number you choose, a hyper-parameter, not part of θ. Then
-                   log p_θ(x|z) = -‖x - μ_θ(z)‖² / (2σ²) - (D/2) log(2πσ²),
-               so -ELBO = (‖x - μ_θ(z)‖² + γ KL) / (2σ²) + const: squared error plus γ KL, γ = 2σ².
-               (Not Higgins et al.'s β, the KL's weight against log p_θ(x|z): a fixed-σ VAE is β = 1,
-               and a β-VAE at noise σ₀ is, up to the factor β and a constant, the VAE at σ₀√β.)
-    shared     SharedNoiseDecoder: one σ for every pixel and every z, learned: part of θ.
-    per pixel  vaelib.vae.GaussianDecoder (AEVB C.2): σ(z) is an OUTPUT, its weights are part of θ,
-               and the likelihood has no maximum (Mattei & Frellsen 2018) unless σ has a floor
-               (GaussianDecoder(min_scale=σ_min), whose log-density is at most likelihood_ceiling).
+    fixed      FixedNoiseDecoder: σ a hyper-parameter, not part of θ; -ELBO = (‖x - μ_θ(z)‖² + γ KL)/(2σ²)
+               + const, γ = 2σ² (not Higgins et al.'s β: a β-VAE at σ₀ is β times the VAE at σ₀√β, plus a
+               constant, 06e)
+    shared     SharedNoiseDecoder: one σ for every pixel and every z, learned: part of θ
+    per pixel  vae.GaussianDecoder (AEVB C.2): σ(z) an OUTPUT; the likelihood is unbounded (Mattei &
+               Frellsen 2018) without a floor, GaussianDecoder(min_scale=σ_min): then ≤ likelihood_ceiling
 Build either with vaelib.vae.make_vae(FixedNoiseDecoder, ..., sigma=0.1).
 """
 
@@ -53,7 +50,6 @@ class SharedNoiseDecoder(Decoder):
 
 
 def likelihood_ceiling(min_scale: float, x_dim: int = 64) -> float:
-    """The largest log p_θ(x|z) any decoder with σ_d >= σ_min can give: each of the x_dim Gaussian
-    densities is at most 1 / (σ_min √(2π)), so log p_θ(x|z) <= x_dim (-log σ_min - ½ log 2π)."""
+    """The largest log p_θ(x|z) of a decoder with every σ_d >= σ_min: x_dim (-log σ_min - ½ log 2π)."""
     min_scale = validate.number("min_scale", min_scale, above=0)
     return validate.positive_int("x_dim", x_dim) * (-math.log(min_scale) - 0.5 * math.log(2 * math.pi))

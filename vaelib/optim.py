@@ -10,13 +10,9 @@ from vaelib import validate
 
 def ascend(params: list, objective: Callable[[], torch.Tensor], steps: int, lr: float, *,
            cosine: bool = False, record: Callable | None = None, record_every: int = 1) -> dict:
-    """Adam steps uphill on objective() over `params` (tensors that require grad).
-
-    cosine: the learning rate decays to 0 over the steps, so noisy steps settle.
-    Returns {"values": objective() before each step (steps,)} and, with `record`,
-    {"path": [record() before every record_every-th step and once after the last]}
-    (steps // record_every + 1 entries when record_every divides steps).
-    """
+    """Adam steps uphill on objective() over `params`; cosine: the learning rate decays to 0 over the
+    steps. Returns {"values": objective() before each step (steps,)} and, with `record`, {"path":
+    [record() before every record_every-th step and once after the last]}."""
     steps, lr = validate.positive_int("steps", steps), validate.number("lr", lr, above=0)
     record_every = validate.positive_int("record_every", record_every)
     opt = torch.optim.Adam(params, lr=lr)

@@ -13,12 +13,8 @@ except ImportError:  # pragma: no cover - vaelib lists zlib-ng; plain zlib is th
 
 
 def png(fig: Figure, text: dict[str, str] | None = None) -> bytes:
-    """The figure's current canvas as PNG bytes, with `text` as tEXt chunks (keyword: value).
-
-    Encoded by hand (RGBA rows, no filter, deflate level 1) because it runs on every slider move
-    and plots are mostly flat colour; RGB, the PNG filters and higher levels were measured and do
-    not pay (`benchmarks/browser_latency.py --images`).
-    """
+    """The figure's current canvas as PNG bytes, with `text` as tEXt chunks (keyword: value). By hand:
+    RGBA rows, no filter, deflate level 1, fastest per move (benchmarks/browser_latency.py --images)."""
     w, h = fig.canvas.get_width_height(physical=True)
     rows = np.empty((h, 4 * w + 1), dtype=np.uint8)
     rows[:, 0] = 0  # filter type "None" before each row

@@ -1,11 +1,7 @@
-"""Lesson 02: the exact evidence p_θ(x) and posterior p_θ(z|x) of a 1-D model, by quadrature.
-
-On a uniform grid z_1..z_G of spacing dz:
-    log p_θ(x)  = log Σ_g p_θ(x, z_g) dz        (a logsumexp, then + log dz)
-    p_θ(z_g|x)  = p_θ(x, z_g) / p_θ(x)
-This is the course's one quadrature: lessons 02-04, the ELBO on a grid and the dashboards call it.
-A "model" here has log_joint(x, z) = log p_θ(z) + log p_θ(x|z), broadcasting x against z, and a
-.grid of equally spaced z values (joint.NonlinearLVM has both).
+"""Lesson 02: the exact evidence p_θ(x) and posterior p_θ(z|x) of a 1-D model, by quadrature, the
+course's one quadrature. On a uniform grid z_1..z_G of spacing dz:
+    log p_θ(x) = log Σ_g p_θ(x, z_g) dz,   p_θ(z_g|x) = p_θ(x, z_g) / p_θ(x)
+A model has log_joint(x, z), broadcasting x against z, and a .grid of equally spaced z (joint.NonlinearLVM).
 """
 
 import math
@@ -37,8 +33,8 @@ def log_marginal(model, x) -> torch.Tensor:
 
 
 def posterior(model, x) -> "GridDensity":
-    """p_θ(z|x) on the model's grid, for one x (0-d) or a batch of x; log_prob is exact
-    (log p_θ(x, z) - log p_θ(x)) at any z, and .log_normaliser holds log p_θ(x)."""
+    """p_θ(z|x) on the model's grid, for one x (0-d) or a batch; log_prob(z) = log p_θ(x, z) - log p_θ(x)
+    exactly at any z, and .log_normaliser = log p_θ(x)."""
     x = validate.tensor("x", x, dtype=torch.float64)
     grid = model_grid(model)
     log_joint = log_joint_on_grid(model, x, grid)
@@ -47,27 +43,23 @@ def posterior(model, x) -> "GridDensity":
                        log_prob=lambda z: model.log_joint(x, z) - log_px)
 
 
-def quadrature_grid(model, x, stride: int = 4, below: float = 25.0):
-    """(grid, log p_θ(x, z_g)) in float64 on every stride-th grid point, trimmed to where some x
-    has log p_θ(x, z) within `below` nats of its maximum: a cheaper quadrature for optimisation and
-    dashboards (lessons 03-04). x: a 1-D tensor; log_joint has shape (len(x), G')."""
+def quadrature_grid(model, x, stride: int = 4):
+    """(grid, log p_θ(x, z_g) of shape (len(x), G')) in float64 on every stride-th grid point, trimmed to
+    where some x is within 25 nats of its maximum: the cheaper quadrature of lessons 03-04."""
     x = validate.tensor("x", x, ndim=1, dtype=torch.float64)
     stride = validate.positive_int("stride", stride)
     with torch.no_grad():
         grid = model_grid(model)[::stride]
         log_joint = log_joint_on_grid(model, x, grid)
-        keep = (log_joint - log_joint.max(-1, keepdim=True).values > -below).any(0).nonzero()
+        keep = (log_joint - log_joint.max(-1, keepdim=True).values > -25.0).any(0).nonzero()
         lo, hi = max(keep.min().item() - 1, 0), min(keep.max().item() + 1, len(grid) - 1)
     return grid[lo:hi + 1], log_joint[:, lo:hi + 1]
 
 
 class GridDensity:
-    """A density known on a uniform grid (…, G): a posterior p_θ(z|x), or p_θ(x) over an x grid.
-
-    log_density is normalised so that density.sum(-1) * dz == 1. log_prob: the exact log-density
-    at any point when the model gives it; otherwise linear interpolation on the grid.
-    Mean, std, quantiles and samples are those of the grid density (sums over the grid times dz).
-    """
+    """A density known on a uniform grid (…, G), normalised so that density.sum(-1) * dz == 1: a posterior
+    p_θ(z|x), or p_θ(x) over an x grid. log_prob: the exact function when given, else linear
+    interpolation; mean, std, quantiles and samples are the grid density's (sums times dz)."""
 
     def __init__(self, grid, log_density, *, log_prob=None, log_normaliser=None):
         self.grid = validate.grid("grid", grid)

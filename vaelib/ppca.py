@@ -1,11 +1,9 @@
-"""Lesson 04: probabilistic PCA (Tipping & Bishop 1999), the linear-Gaussian model in d dimensions.
+"""Lesson 04 (further 04c): probabilistic PCA (Tipping & Bishop 1999), the linear-Gaussian model in d dims.
 
     x = W z + μ + ε,  z ~ N(0, I_q),  ε ~ N(0, σ² I_d),  θ = (W, μ, σ²), float64
     marginal   p_θ(x)   = N(x; μ, C),  C = W Wᵀ + σ² I_d
-               log p_θ(x) = -½ [d log 2π + log|C| + (x-μ)ᵀ C⁻¹ (x-μ)]
     posterior  p_θ(z|x) = N(z; M⁻¹ Wᵀ (x - μ), σ² M⁻¹),  M = Wᵀ W + σ² I_q
-`PPCA.fit(X, q)` gives the maximum-likelihood θ in closed form; vaelib.linear_vae uses these
-formulas for the linear VAE, whose decoder is exactly this model.
+PPCA.fit(X, q) gives the maximum-likelihood θ in closed form; vaelib.linear_vae's decoder is this model.
 """
 
 import torch

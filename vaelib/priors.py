@@ -1,14 +1,11 @@
-"""Lesson 06: why AEVB may fix p_θ(z) = N(0, I), and a prior that a decoder cannot absorb.
+"""Lesson 06 (further 06c): why AEVB may fix p_θ(z) = N(0, I), and a prior a decoder cannot absorb.
 
-    GaussianPriorVAE   p_θ(z) = N(z; m, diag s²), m and log s learned (part of θ). With z = m + s ⊙ u,
-                       the decoder's first layer sees W1 z + b1 = (W1 diag s) u + (W1 m + b1):
-                       absorb_prior() moves m and s into that layer (and into the encoder's output
-                       layer), giving a VAE with p(u) = N(0, I), the SAME p_θ(x) and the same ELBO
-                       for every x, and a different θ. A learned Gaussian prior buys nothing.
-    MixturePriorVAE    p_θ(z) = Σ_k π_k N(z; m_k, diag s_k²), π, m_k, s_k part of θ (Tomczak's
-                       mixture-of-Gaussians prior): no affine layer turns N(0, I) into it. Its KL has
-                       no closed form; the ELBO uses the estimate log q_φ(z|x) - log p_θ(z) at the
-                       draws (AEVB eq. 6's terms).
+    GaussianPriorVAE   p_θ(z) = N(z; m, diag s²), m and log s part of θ. With z = m + s ⊙ u the decoder's
+                       first layer sees (W1 diag s) u + (W1 m + b1): absorb_prior() moves m and s into
+                       it, the same p_θ(x) and ELBO with p(u) = N(0, I). A learned Gaussian buys nothing.
+    MixturePriorVAE    p_θ(z) = Σ_k π_k N(z; m_k, diag s_k²) (Tomczak's), which no affine layer makes of
+                       N(0, I); its KL has no closed form, so the ELBO uses log q_φ(z|x) - log p_θ(z)
+                       at the draws (AEVB eq. 6).
 """
 
 import copy
@@ -41,10 +38,9 @@ class GaussianPriorVAE(VAE):
 
 
 def absorb_prior(model: GaussianPriorVAE) -> VAE:
-    """The VAE with prior N(u; 0, I) and p_θ'(x) = p_θ(x) exactly, u = (z - m) / s:
+    """The VAE with prior N(u; 0, I), u = (z - m) / s, and the same p_θ(x), ELBO and importance weights:
         decoder's first layer   W1' = W1 diag s,   b1' = b1 + W1 m
-        encoder's output layer  μ' = (μ - m) / s,  log σ'² = log σ² - 2 log s
-    so each x gets the same ELBO and the same importance weights (the Jacobians of z -> u cancel)."""
+        encoder's output layer  μ' = (μ - m) / s,  log σ'² = log σ² - 2 log s"""
     validate.instance("model", model, GaussianPriorVAE, "a priors.GaussianPriorVAE")
     enc, dec = copy.deepcopy(model.encoder), copy.deepcopy(model.decoder)
     first, last = dec.net[0], enc.net[-1]
@@ -61,9 +57,8 @@ def absorb_prior(model: GaussianPriorVAE) -> VAE:
 
 
 class MixturePriorVAE(VAE):
-    """A VAE with Tomczak's mixture-of-Gaussians prior p_θ(z) = Σ_k π_k N(z; m_k, diag s_k²),
-    π = softmax(w) with w = 0 at the start (as his MoGPrior); the means drawn from N(0, I) with
-    `seed` (his: randn times a multiplier) and log s_k = 0 (his: random log-variances)."""
+    """Tomczak's mixture prior p_θ(z) = Σ_k π_k N(z; m_k, diag s_k²), π = softmax(w), w = 0 at the start;
+    m_k ~ N(0, I) from `seed` and log s_k = 0 (his MoGPrior: scaled randn, random log-variances)."""
 
     analytic_kl = False
 

@@ -1,9 +1,7 @@
-"""Lessons 05-06: AEVB's Algorithm 1, the course's one training loop for θ and φ.
+"""Lessons 05-06: AEVB's Algorithm 1 (Kingma & Welling 2013, §2.3), the one training loop for θ and φ.
 
-`train` reads as Algorithm 1 (Kingma & Welling 2013, §2.3) and lesson 05 shows its source as it is:
-keep it one function, in AEVB's names, its argument checks and snapshots in the helpers below.
-What only a benchmark needs (an average of the weights, early stopping, other optimisers' settings)
-wraps the optimiser in benchmarks/vae_digits.py instead of living here.
+Lesson 05 shows `train`'s source as it is: one function, in AEVB's names, its checks and snapshots in
+the helpers below. What only a benchmark needs wraps the optimiser in benchmarks/vae_digits.py.
 """
 
 import torch
@@ -51,8 +49,7 @@ def train(model: VAE, X, *, epochs=60, batch_size=100, lr=1e-2, optimizer=torch.
 
 
 def _checked(model, X, x_val, epochs, batch_size, lr, optimizer, kl_warmup, snapshots, seed):
-    """train()'s arguments, each checked (a ValueError names the one that is wrong); the rows of X
-    and x_val, N, M and the steps at which to keep θ_k, φ_k."""
+    """train()'s arguments checked; the rows of X and x_val, N, M and the steps at which to keep θ_k, φ_k."""
     validate.instance("model", model, VAE, "a vaelib.vae.VAE")
     X, x_val = model.check_x(X), None if x_val is None else model.check_x(x_val)
     epochs, M = validate.positive_int("epochs", epochs), validate.positive_int("batch_size", batch_size)

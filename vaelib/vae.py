@@ -1,15 +1,12 @@
 """Lesson 05: the VAE of AEVB (Kingma & Welling 2013) Appendix C, on real digits.
 
-One generative model p_θ(x, z) = p_θ(z) p_θ(x|z) and one encoder q_φ(z|x):
     p_θ(z)    = N(z; 0, I)                the prior "lacks parameters" (AEVB §3)
-    p_θ(x|z)  = a distribution whose parameters are the decoder's OUTPUTS at z:
-                Π_d Bernoulli(x_d; y_d),  y = sigmoid(MLP_θ(z))                       (C.1)
+    p_θ(x|z)  = Π_d Bernoulli(x_d; y_d),  y = sigmoid(MLP_θ(z))                       (C.1)
                 N(x; μ, diag σ²),        (μ, log σ²) = MLP_θ(z)                       (C.2)
     q_φ(z|x)  = N(z; μ, diag σ²),        (μ, log σ²) = MLP_φ(x)  (vaelib.encoder, C.2)
-θ is the decoder's weights and biases, φ the encoder's. C.2 writes N(x; µ, σ²I) with σ² a vector of
-outputs, i.e. diag σ² (one variance per pixel), as here. Every part returns a torch.distributions
-object (Independent over pixels or latents); the bounds are vaelib.elbo's, as in lessons 03-04.
-Lesson 06's other choices of σ (fixed, shared) are vaelib.noise's, its other priors vaelib.priors'.
+θ is the decoder's weights and biases, φ the encoder's; the distributions' parameters are the networks'
+OUTPUTS. Every part returns a torch distribution (Independent over pixels or latents); the bounds are
+vaelib.elbo's. Lesson 06's other σ are vaelib.noise's, its other priors vaelib.priors'.
 """
 
 import torch
@@ -36,17 +33,15 @@ class Decoder(nn.Module):
 
 
 class _BernoulliDecoder(Decoder):
-    """p_θ(x|z) = Π_d Bernoulli(x_d; y_d), y = sigmoid(MLP_θ(z)) (AEVB C.1):
-    log p_θ(x|z) = Σ_d x_d log y_d + (1 - x_d) log(1 - y_d), computed from the logits."""
+    """p_θ(x|z) = Π_d Bernoulli(x_d; y_d), y = sigmoid(MLP_θ(z)) (AEVB C.1), from the logits."""
 
     def forward(self, z: torch.Tensor) -> Independent:
         return Independent(Bernoulli(logits=self.net(z), validate_args=False), 1)
 
 
 class GaussianDecoder(Decoder):
-    """p_θ(x|z) = N(x; μ, diag σ²), (μ, log σ²) = MLP_θ(z) (AEVB C.2: one layer, W4, b4, gives μ
-    and another, W5, b5, log σ²; here they are the two halves of one output layer).
-    min_scale σ_min > 0 (lesson 06): σ² = σ_min² + exp(log σ²), a floor that bounds the likelihood."""
+    """p_θ(x|z) = N(x; μ, diag σ²), (μ, log σ²) = MLP_θ(z): AEVB C.2 (its σ²I, σ² a vector), W4, b4 and
+    W5, b5 the halves of one output layer. min_scale σ_min > 0 (lesson 06): σ² = σ_min² + exp(log σ²)."""
 
     outputs_per_pixel = 2
 
@@ -94,8 +89,8 @@ class VAE(nn.Module):
         return self.prior().log_prob(z) + self.decoder(z).log_prob(x)
 
     def elbo_terms(self, x, q, z) -> tuple[torch.Tensor, torch.Tensor]:
-        """((1/S) Σ_s log p_θ(x|z_s), KL(q_φ(z|x) ‖ p_θ(z))) for draws z (S, N, z_dim) of q: the KL
-        in closed form (eq. 10), or, for a prior without one, (1/S) Σ_s [log q(z_s|x) - log p_θ(z_s)]."""
+        """((1/S) Σ_s log p_θ(x|z_s), KL(q_φ(z|x) ‖ p_θ(z))) for draws z (S, N, z_dim): the KL in closed
+        form (eq. 10), or for a prior without one (1/S) Σ_s [log q(z_s|x) - log p_θ(z_s)]."""
         log_lik = self.likelihood(z).log_prob(x).mean(0)
         if self.analytic_kl:
             return log_lik, kl_divergence(q, self.prior())
@@ -113,21 +108,20 @@ class VAE(nn.Module):
         """SGVB with L = 1 (AEVB eq. 10): log p_θ(x | μ + σ ⊙ ε) - KL(q_φ(z|x) ‖ p_θ(z)), one value
         per row of x (N, x_dim); ε ~ N(0, I) is drawn from `generator` unless given as `eps`."""
         x = self.check_x(x)
-        q = self.encoder(x)
-        if eps is None:
-            return elbo.elbo(self, x, q, generator=generator, analytic_kl=self.analytic_kl)
-        eps = validate.tensor("eps", eps, ndim=2).to(x)
-        if eps.shape != (x.shape[0], self.z_dim):
-            raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.z_dim}), got {tuple(eps.shape)}")
-        return elbo.elbo(self, x, q, z=(q.mean + q.stddev * eps).unsqueeze(0), analytic_kl=self.analytic_kl)
+        q, z = self.encoder(x), None
+        if eps is not None:
+            eps = validate.tensor("eps", eps, ndim=2).to(x)
+            if eps.shape != (x.shape[0], self.z_dim):
+                raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.z_dim}), got {tuple(eps.shape)}")
+            z = (q.mean + q.stddev * eps).unsqueeze(0)
+        return elbo.elbo(self, x, q, generator=generator, z=z, analytic_kl=self.analytic_kl)
 
     @torch.no_grad()
     def log_marginal(self, x, K: int = 1000, generator: torch.Generator | None = None,
                      max_rows: int = 8192, threads: int | None = 1) -> torch.Tensor:
-        """One estimate per row of x of L_K = E[log (1/K) Σ_k p_θ(x, z_k) / q_φ(z_k|x)], z_k ~ q_φ(z|x)
-        (vaelib.elbo.iwae_bound): L_1 = ELBO ≤ L_K ≤ log p_θ(x) holds for the expectation; one noisy
-        estimate can land above log p_θ(x). A few images at a time, so that at most `max_rows` z are
-        decoded at once; torch runs on `threads` CPU threads meanwhile (None: as it is)."""
+        """L_K = E[log (1/K) Σ_k p_θ(x, z_k) / q_φ(z_k|x)], z_k ~ q_φ(z|x), one estimate per row of x
+        (elbo.iwae_bound: ≤ log p_θ(x) in expectation). At most `max_rows` z decoded at once, on
+        `threads` CPU threads (None: as torch is)."""
         x, K = self.check_x(x), validate.positive_int("K", K)
         rows = max(1, validate.positive_int("max_rows", max_rows) // K)
         out = torch.empty(len(x), device=x.device, dtype=x.dtype)  # filled in place: no small tensors
@@ -138,20 +132,18 @@ class VAE(nn.Module):
         return out
 
     @torch.no_grad()
-    def test_elbo(self, x, samples: int = 10, seed: int = 0) -> float:
-        """Mean ELBO per image over the rows of x, each image's SGVB estimate averaged over
-        `samples` draws of ε (the same expectation as one draw, less noise)."""
-        x, samples = self.check_x(x), validate.positive_int("samples", samples)
+    def test_elbo(self, x, seed: int = 0) -> float:
+        """Mean ELBO per image over the rows of x, each SGVB estimate averaged over 10 draws of ε."""
+        x = self.check_x(x)
         g = torch.Generator(device=x.device).manual_seed(seed)
         q = self.encoder(x)
-        return elbo.elbo(self, x, q, samples, generator=g, analytic_kl=self.analytic_kl).mean().item()
+        return elbo.elbo(self, x, q, 10, generator=g, analytic_kl=self.analytic_kl).mean().item()
 
 
 def make_vae(decoder="bernoulli", z_dim: int = 2, x_dim: int = 64, hidden=(400,),
              activation: str = "tanh", seed: int = 0, dropout: float = 0.0, **decoder_options) -> VAE:
-    """A VAE with a Gaussian MLP encoder and the named decoder ('bernoulli' C.1, 'gaussian' C.2) or a
-    Decoder subclass (lesson 06's, with its decoder_options), its hidden widths the encoder's reversed;
-    the weights drawn from `seed`, on vaelib.device()."""
+    """A VAE: a Gaussian MLP encoder and the named decoder ('bernoulli' C.1, 'gaussian' C.2) or a Decoder
+    subclass (lesson 06's, with its decoder_options) with the hidden widths reversed; seeded, on device()."""
     from vaelib import device
 
     cls = decoder if isinstance(decoder, type) and issubclass(decoder, Decoder) else _DECODERS[

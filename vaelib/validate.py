@@ -2,6 +2,7 @@
 that starts with the argument's name and says what it expected, before any work is done."""
 
 import math
+import operator
 
 import torch
 
@@ -54,6 +55,9 @@ def positive_int(name: str, value, minimum: int = 1) -> int:
     return value
 
 
+_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt}
+
+
 def number(name: str, value, *, above: float | None = None, at_least: float | None = None,
            below: float | None = None) -> float:
     """A plain finite number (an observed x, a learning rate), optionally > above, >= at_least, < below."""
@@ -61,11 +65,9 @@ def number(name: str, value, *, above: float | None = None, at_least: float | No
         v = float(value)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name}: expected a number, got {value!r}") from e
-    rules = [(op, bound, test) for op, bound, test in ((">", above, lambda b: v > b),
-                                                        (">=", at_least, lambda b: v >= b),
-                                                        ("<", below, lambda b: v < b)) if bound is not None]
-    if not math.isfinite(v) or not all(test(bound) for _, bound, test in rules):
-        wanted = " and ".join(f"{op} {bound:g}" for op, bound, _ in rules)
+    rules = [(op, b) for op, b in ((">", above), (">=", at_least), ("<", below)) if b is not None]
+    if not math.isfinite(v) or not all(_COMPARE[op](v, b) for op, b in rules):
+        wanted = " and ".join(f"{op} {b:g}" for op, b in rules)
         raise ValueError(f"{name}: expected a finite number{' ' + wanted if wanted else ''}, got {v:g}")
     return v
 

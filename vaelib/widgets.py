@@ -1,25 +1,13 @@
 """Lessons 00-05: dashboards, a figure built once, redrawn in place, shown as a PNG in an ipywidgets Image.
 
-Why not `interact` and a fresh plot per slider move? A re-plot costs tens of milliseconds and
-flickers. Here the figure's static part (axes, ticks, labels) is drawn once and kept as a bitmap;
-a slider move restores that bitmap, redraws only the artists that change (blitting) and encodes
-a PNG: a few milliseconds, and it works wherever ipywidgets does (JupyterLab, Notebook 7,
-VS Code, Colab, Binder).
-
-A dashboard is two things a lesson writes:
+A slider move restores the figure's static part (kept as a bitmap), redraws only the artists that
+change (blitting) and encodes a PNG: no re-plot, no flicker, wherever ipywidgets runs (benchmarks/
+widget_latency.py times it). A lesson writes two functions:
     build(fig, **values) -> draw        lays out the axes and artists once,
-    draw(**values) -> artists           moves those artists to the new values (set_data, ...)
-                                        and returns every artist it changed; a str among them
-                                        is a readout, shown as HTML under the sliders (cheaper
-                                        than text drawn into the figure).
-`Dashboard.update(**values)` can be called without a browser (harness.dashboards times it).
-
-The figure is drawn at `pixel_ratio` (2) device pixels per CSS pixel, so it stays sharp on a
-high-density screen (devicePixelRatio 2) and is scaled down on an ordinary one. Each PNG carries
-the control values it shows (a tEXt chunk, keyword "vaelib"), so a test can tell which slider
-position an image in the page belongs to. A dashboard's display is one mime bundle: the live
-widget view and a static PNG of the figure as it is, which static renderers (nbconvert's HTML,
-GitHub) show where no widget can run.
+    draw(**values) -> artists           moves them to the new values and returns every artist it changed;
+                                        a str among them is a readout, shown as HTML under the sliders.
+The PNG has 2 device pixels per CSS pixel (sharp on high-density screens) and carries the control values
+it shows (tEXt "vaelib"); the display is the live widget plus a static PNG for renderers without widgets.
 """
 
 import base64
@@ -39,7 +27,7 @@ _Draw = Callable[..., Iterable]
 _Build = Callable[..., _Draw]
 
 
-def slider(value, lo, hi, step, description=None, readout_format=".2f"):
+def slider(value, lo, hi, step, description=None):
     """A FloatSlider that updates while it is dragged (continuous_update=True)."""
     lo, hi = validate.number("lo", lo), validate.number("hi", hi, above=lo)
     value = validate.number("value", value, at_least=lo)
@@ -47,28 +35,29 @@ def slider(value, lo, hi, step, description=None, readout_format=".2f"):
         raise ValueError(f"value: expected a number in [lo, hi] = [{lo:g}, {hi:g}], got {value:g}")
     step = validate.number("step", step, above=0)
     return W.FloatSlider(value=value, min=lo, max=hi, step=step, description=description or "",
-                         continuous_update=True, readout_format=readout_format,
+                         continuous_update=True, readout_format=".2f",
                          style={"description_width": "initial"})
 
 
 class Dashboard:
     """Sliders on top, the figure below; `update(**values)` redraws in place and returns the PNG.
+    controls: {name: slider} in display order, their values build's and draw's keyword arguments.
+    figsize × dpi is the size on the page in CSS pixels; the PNG has pixel_ratio times as many."""
 
-    controls: {name: slider} in display order; their values are the keyword arguments of build/draw.
-    figsize (inches) and dpi give the size on the page in CSS pixels (figsize × dpi); the PNG
-    has pixel_ratio times as many pixels each way.
-    """
+    pixel_ratio = 2
 
-    def __init__(self, build: _Build, controls: dict, *, figsize=(9.0, 3.0), dpi=80, note="",
-                 pixel_ratio=2):
+    def __init__(self, build: _Build, controls: dict, *, figsize=(9.0, 3.0), dpi=80, note=""):
         if not controls:
             raise ValueError("controls: expected at least one slider, got none")
-        if pixel_ratio not in (1, 2, 3):
-            raise ValueError(f"pixel_ratio: expected 1, 2 or 3, got {pixel_ratio!r}")
         self.build, self.controls, self.figsize, self.dpi = build, dict(controls), figsize, dpi
-        self.pixel_ratio = pixel_ratio
         self._setting = False
-        self.fig, self.draw, self.artists = self._new_figure()
+        self.fig = fig = self._figure()
+        self.draw = build(fig, **self.values)
+        self.artists = [a for a in self.draw(**self.values) if not isinstance(a, str)]
+        fig.get_layout_engine().execute(fig)
+        fig.set_layout_engine("none")  # fixed layout from here on: the background stays valid
+        for a in self.artists:
+            a.set_animated(True)
         self.fig.canvas.draw()  # the static part; changing artists are animated, so left out
         self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
         self.image = W.Image(format="png", width=str(self.css_size[0]),
@@ -100,16 +89,6 @@ class Dashboard:
         FigureCanvasAgg(fig)  # an off-screen canvas, independent of pyplot and its backend
         return fig
 
-    def _new_figure(self):
-        fig = self._figure()
-        draw = self.build(fig, **self.values)
-        artists = [a for a in draw(**self.values) if not isinstance(a, str)]
-        fig.get_layout_engine().execute(fig)
-        fig.set_layout_engine("none")  # fixed layout from here on: the background stays valid
-        for a in artists:
-            a.set_animated(True)
-        return fig, draw, artists
-
     def update(self, **values) -> bytes:
         """Set any of the controls, redraw the changing artists on the kept background, show it."""
         for name in values:
@@ -134,8 +113,7 @@ class Dashboard:
         return data
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        """One output, two views: the live widget (JupyterLab, Notebook 7, ...) and a static PNG
-        of the figure as displayed (nbconvert's HTML and other renderers without widgets)."""
+        """One output, two views: the live widget and a static PNG (for renderers without widgets)."""
         data = _widget_view(self.widget)
         names = ", ".join(self.controls)
         data["text/plain"] = f"Dashboard({names}): run this cell in Jupyter to move the sliders"

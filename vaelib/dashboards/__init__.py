@@ -1,10 +1,7 @@
-"""Lessons 00-05: every dashboard of the course, one module per lesson (l01_gaussian.py, l02_lvm.py,
-...), and `common.py`, what they share.
-
-Each lesson module marks its dashboard factories with `@register("NN name")`, a factory being a
-function that returns a vaelib.widgets.Dashboard with the lesson's defaults when called without
-arguments. `all_dashboards()` imports the lesson modules and returns them all, so the benchmarks and
-the tests pick up a new lesson's dashboards without being edited.
+"""Lessons 00-05: every dashboard of the course, one module per lesson (l01_gaussian.py, ...), and
+common.py, what they share. `@register("NN name")` marks a factory (a function returning a
+vaelib.widgets.Dashboard with the lesson's defaults); all_dashboards() finds them all, so the tests and
+benchmarks pick up a new lesson's dashboards unedited.
 """
 
 import importlib

@@ -1,8 +1,6 @@
-"""Lessons 01-04: what several dashboards share: a numpy normal density, slider positions and their table
-index, contour levels below a surface's maximum, and the bar that splits log p_θ(x) into ELBO + KL.
-
-normal_pdf is vaelib's one deliberate copy of a formula torch has: dashboards redraw a density on
-every slider move, and numpy is the faster there (benchmarks/widget_latency.py prints both)."""
+"""Lessons 01-04: what several dashboards share: a numpy normal density (vaelib's one deliberate copy of a
+torch formula: faster per redraw, benchmarks/widget_latency.py), slider positions and their table index,
+contour levels below a maximum, and the bar that splits log p_θ(x) into ELBO + KL."""
 
 import math
 
@@ -27,8 +25,7 @@ def position_index(value: float, lo: float, step: float, n: int) -> int:
 
 
 def depth_levels(top: float, depths) -> list[float]:
-    """Contour levels at fixed depths below a surface's maximum `top`, and one above it, so the
-    filled contours show the shape near the maximum whatever its height."""
+    """Contour levels at fixed depths below a surface's maximum `top`, and one above it."""
     return sorted(top - d for d in depths) + [top + 1]
 
 
@@ -36,9 +33,8 @@ BLUE, RED = "#3f90da", "#bd1f01"  # petroff10's blue and red (its C3 is grey); t
 
 
 class SplitBar:
-    """log p_θ(x) = ELBO + KL drawn as one bar (lessons 03-04): blue from `floor` up to the ELBO, red
-    (hatched) from there up to the total (a black line). A value below the floor is clipped at it and marked ▼
-    there (the ELBO on the left, the total on the right)."""
+    """log p_θ(x) = ELBO + KL as one bar (lessons 03-04): blue from `floor` up to the ELBO, red (hatched)
+    up to the total (a black line); below the floor a value is clipped, marked ▼ (ELBO left, total right)."""
 
     def __init__(self, ax, floor: float, width: float = 0.6, labels=("ELBO", "KL", "log p_θ(x)")):
         self.floor, self.width = validate.number("floor", floor), validate.number("width", width, above=0)

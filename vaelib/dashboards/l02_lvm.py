@@ -44,9 +44,8 @@ class _Joint:
 
 
 def linear_dependencies(values: dict | None = None):
-    """The dependency matrix behind the panel tags and the orange bars, computed (not written)
-    with autograd at the θ and x of `values` (default: DEFAULTS): θ's components plus the
-    observed x (data, not θ). Local to that θ: at w = 0 some gradients vanish (lesson 02, ex. 1)."""
+    """The dependency matrix behind the panel tags and orange bars, by autograd at the θ and x of `values`
+    (default: DEFAULTS), over θ's components and x. Local: at w = 0 some gradients vanish (ex. 1)."""
     unknown = sorted(set(values or {}) - set(_RANGES))
     if unknown:
         raise ValueError(f"values: expected keys among {list(_RANGES)}, got {unknown}")
@@ -60,9 +59,8 @@ def linear_dependencies(values: dict | None = None):
 
 
 def _dependencies_at(values: tuple):
-    """linear_dependencies at one slider position (a tuple in _RANGES' order). Away from w = 0 every
-    position has the defaults' pattern (tests/test_dashboards.py checks positions at random), so
-    autograd runs only at w = 0, where gradients vanish, once per position."""
+    """linear_dependencies at one slider position (a tuple in _RANGES' order): away from w = 0 every
+    position has the defaults' pattern (tested), so autograd runs only at w = 0, once per position."""
     return _computed_at(values) if values[list(_RANGES).index("w")] == 0 else _computed_at(None)
 
 
@@ -77,10 +75,9 @@ def _moves_text(dm) -> str:
 
 
 class _LinearView:
-    """Prior; likelihood over x at z = -1, 0, 1 with x marked; the joint with the slice at x;
-    marginal with x marked; posterior over the prior. Titles list the components each panel reads
-    at the default θ; the orange bars light the panels the last-moved slider changes, from the
-    dependency matrix at the θ before and after the move."""
+    """Prior; likelihood over x at z = -1, 0, 1; the joint, sliced at x; marginal; posterior over the
+    prior. Titles: the components each panel reads at the default θ; orange bars: the panels the last
+    move changes, by the dependency matrix at the θ before and after it."""
 
     def __init__(self):
         self.dm = linear_dependencies()
@@ -97,7 +94,10 @@ class _LinearView:
                    title=f"{_TITLES[p]}\nreads {reads}")
             ax.title.set_fontsize(10)
         axes["prior"].set_ylabel("density")
-        self._build_joint(axes["joint"])
+        axes["joint"].set(ylim=X_LIM, ylabel="$x$", xlabel=r"$z$   (line: the observed $x$)")
+        self.joint = axes["joint"].imshow(np.zeros_like(self.jz), origin="lower", extent=(*Z_LIM, *X_LIM),
+                                          aspect="auto", cmap="Blues", interpolation="nearest")
+        self.slice = axes["joint"].axhline(0, color="k", lw=1)  # along it p_θ(x, z) ∝ p_θ(z|x)
         self.lines = {p: axes[p].plot([], [], lw=2, color="C0")[0]
                       for p in ("prior", "marginal", "posterior")}
         self.liks = [axes["likelihood"].plot([], [], lw=2, color=c, ls=ls, label=f"$z = {z:g}$")[0]
@@ -114,12 +114,6 @@ class _LinearView:
                                   clip_on=False, solid_capstyle="butt", animated=True)[0]
                        for p, ax in axes.items()}
         return self.draw
-
-    def _build_joint(self, ax):
-        ax.set(ylim=X_LIM, ylabel="$x$", xlabel=r"$z$   (line: the observed $x$)")
-        self.joint = ax.imshow(np.zeros_like(self.jz), origin="lower", extent=(*Z_LIM, *X_LIM),
-                               aspect="auto", cmap="Blues", interpolation="nearest")
-        self.slice = ax.axhline(0, color="k", lw=1)  # along it p_θ(x, z) ∝ p_θ(z|x)
 
     def draw(self, **v):
         m = LinearGaussianLVM(**{c: v[c] for c in THETA})

@@ -1,9 +1,7 @@
-"""Lesson 04: θ and φ side by side. θ = (w, b, σ) can move the total mean log p_θ(x); φ = (a, c, s)
-never can: it moves only the split into the mean ELBO and the mean KL(q_φ(z|x) ‖ p_θ(z|x)).
-
-The model is the linear VAE with d = q = 1 (vaelib.linear_vae): p_θ(z) = N(0, 1), p_θ(x|z) =
-N(w z + b, σ²), q_φ(z|x) = N(a x + c, s²), on 200 points drawn from θ_true; every number in closed
-form (log p_θ(x), the ELBO and the KL to the posterior by three different formulas).
+"""Lesson 04: θ and φ side by side. θ = (w, b, σ) can move the total mean log p_θ(x); φ = (a, c, s) never
+can: it moves only the split into the mean ELBO and the mean KL(q_φ(z|x) ‖ p_θ(z|x)). The model is the
+linear VAE with d = q = 1 (vaelib.linear_vae), q_φ(z|x) = N(a x + c, s²), on 200 points drawn from θ_true;
+every number in closed form (the total, the ELBO and the KL by three different formulas).
 """
 
 import math
@@ -50,8 +48,8 @@ def _set(vae: LinearVAE, theta: dict, phi: dict) -> LinearVAE:
 
 
 class _Toggle(W.Checkbox):
-    """A checkbox that also reads as a two-position control (min 0, max 1, step 1) and takes 0/1 or
-    a bool, so Dashboard.time_update can set it at random whether or not it knows checkboxes."""
+    """A checkbox that also reads as a two-position control (min 0, max 1, step 1) and takes 0/1 or a
+    bool, so code that moves controls at random (harness.dashboards) can set it."""
 
     min, max, step = 0, 1, 1
     value = traitlets.CBool(False).tag(sync=True)
@@ -61,10 +59,9 @@ class _Toggle(W.Checkbox):
 
 
 class _SplitView:
-    """Left: the data's histogram and p_θ(x). Middle: p_θ(z|x_i) (solid) and q_φ(z|x_i) (dashed)
-    for three marked x_i. Right: a bar from the floor up to the mean ELBO (blue), then the mean KL
-    (red) up to the mean log p_θ(x) (black), the best total over θ dotted; a value below the floor
-    is marked ▼ there. The readout gives the numbers and says what the last move changed."""
+    """Left: the data and p_θ(x). Middle: p_θ(z|x_i) (solid), q_φ(z|x_i) (dashed) at three x_i. Right:
+    the SplitBar of the means, the best total over θ dotted. The readout: the numbers, what the last
+    move changed."""
 
     def __init__(self, x: torch.Tensor):
         self.x, self.vae = x, LinearVAE(1, 1)
@@ -221,20 +218,13 @@ def dashboard(x=None) -> Dashboard:
                           "its maximum (dotted).")
 
 
-def dependencies(x0: float = 0.8, z0: float = 0.3) -> DependencyMatrix:
-    """Lesson 04's dependency matrix (the function below) at the dashboard's defaults,
-    at the points t = -1.3, 0.4, 2.1."""
-    points = torch.tensor([[-1.3], [0.4], [2.1]], dtype=torch.float64)
-    return _linear_vae_dependencies(_set(LinearVAE(1, 1), DEFAULTS, DEFAULTS), x0, z0, points)
-
-
-def _linear_vae_dependencies(vae, x0: float, z0: float, points) -> DependencyMatrix:
-    """Lesson 04's matrix for a 1-D linear VAE (vaelib.linear_vae.LinearVAE(1, 1), θ = (w, b, σ) as
-    W, μ, log σ², φ = (a, c, s) as V, c, log v: the same dependence): does each function of a point
-    t read each component? Rows: the log-densities of p_θ(z), p_θ(x|z0), p_θ(x), p_θ(z|x0),
-    q_φ(z|x0), and ELBO(θ, φ; x = t) and KL(q_φ(z|x) ‖ p_θ(z|x)) at x = t."""
-    x0 = torch.tensor([[validate.number("x0", x0)]], dtype=torch.float64)
-    z0 = torch.tensor([[validate.number("z0", z0)]], dtype=torch.float64)
+def dependencies() -> DependencyMatrix:
+    """Lesson 04's dependency matrix, the dashboard's LinearVAE(1, 1) at its defaults (θ = (w, b, σ) as
+    W, μ, log σ², φ = (a, c, s) as V, c, log v) at t = -1.3, 0.4, 2.1: does each function of t read each
+    component? Rows: log p_θ(z), p_θ(x|z0), p_θ(x), p_θ(z|x0), q_φ(z|x0) (x0 = 0.8, z0 = 0.3); ELBO and
+    KL at x = t."""
+    vae = _set(LinearVAE(1, 1), DEFAULTS, DEFAULTS)
+    x0, z0 = torch.tensor([[0.8]], dtype=torch.float64), torch.tensor([[0.3]], dtype=torch.float64)
     functions = {"p_θ(z)": lambda t: vae.prior().log_prob(t),
                  "p_θ(x|z)": lambda t: vae.likelihood(z0).log_prob(t),
                  "p_θ(x)": lambda t: vae.marginal().log_prob(t),
@@ -243,4 +233,5 @@ def _linear_vae_dependencies(vae, x0: float, z0: float, points) -> DependencyMat
                  "ELBO(θ, φ)": lambda t: vae.elbo_analytic(t.reshape(1, 1)),
                  "KL(q_φ ‖ p_θ(z|x))": lambda t: vae.kl_to_posterior(t.reshape(1, 1))}
     params = {"w": vae.W, "b": vae.mu, "σ": vae.log_sigma2, "a": vae.V, "c": vae.c, "s": vae.log_v}
+    points = torch.tensor([[-1.3], [0.4], [2.1]], dtype=torch.float64)
     return dependency._function_dependencies(functions, params, points)

@@ -19,9 +19,8 @@ Z_RANGE, Z_STEP = (-3.0, 3.0), 0.05
 
 
 class _LatentView:
-    """Left: the encoder means E_q[z|x] of the test digits, coloured and labelled by digit, and the
-    current z. Right: the 64 Bernoulli means y = sigmoid(MLP_θ(z)) of p_θ(x|z) as an 8x8 image of
-    square pixels in a frame (its white border pixels stay visible as part of the square)."""
+    """Left: the encoder means E_q[z|x] of the test digits, by digit, and the current z. Right: the 64
+    Bernoulli means y = sigmoid(MLP_θ(z)) of p_θ(x|z) as a framed 8x8 image."""
 
     def __init__(self, model):
         from vaelib.data import digits, labels
@@ -34,11 +33,6 @@ class _LatentView:
             zz = torch.cartesian_prod(grid, grid).to(device)  # (z1, z2), z1 the slow index
             self.table = model.decoder(zz).mean.view(len(grid), len(grid), 8, 8).cpu().numpy()
         self.colours = labels("test").numpy()
-
-    def decode(self, z1, z2) -> np.ndarray:
-        n = len(self.table)
-        i, j = (position_index(v, Z_RANGE[0], Z_STEP, n) for v in (z1, z2))
-        return self.table[i, j]
 
     def build(self, fig, z1, z2):
         left, right = fig.subplots(1, 2, width_ratios=[1.35, 1])
@@ -53,7 +47,7 @@ class _LatentView:
         return self.draw
 
     def draw(self, z1, z2):
-        y = self.decode(z1, z2)
+        y = self.table[tuple(position_index(v, Z_RANGE[0], Z_STEP, len(self.table)) for v in (z1, z2))]
         self.image.set_data(y)
         self.marker.set_data([z1], [z2])
         readout = (f"z = ({z1:.2f}, {z2:.2f}) &nbsp; pixels likely on (y > 0.5): "
@@ -81,10 +75,9 @@ GRID, Z_LIM, SNAPSHOTS = 10, 3.0, 20
 
 
 class _TrainingView:
-    """Left: p_θk(x|z) Bernoulli means on a GRID x GRID grid of z, each 8x8 tile square in a white
-    1-pixel frame. Middle: the means of q_φk(z|x) for the test digits, coloured and labelled by digit.
-    Right: E_q log p_θ(x|z), -KL and the ELBO on the test digits against the training step (a log
-    scale: the snapshots are spaced so), a marker at k."""
+    """Left: p_θk(x|z)'s Bernoulli means on a GRID x GRID grid of z, 8x8 tiles in white frames. Middle:
+    q_φk(z|x)'s means for the test digits, by digit. Right: E_q log p_θ(x|z), -KL and the ELBO on the
+    test digits against the training step (log scale, as the snapshots are spaced), a marker at k."""
 
     def __init__(self, model, snapshots):
         from vaelib.data import digits, labels
@@ -117,8 +110,7 @@ class _TrainingView:
         left.set(xlabel=r"$z_1$", ylabel=r"$z_2$", title=r"$\theta_k$: $p_\theta(x \mid z)$ on a grid")
         # one marker line per digit (Agg stamps a Line2D's markers ~20x faster than a scatter's)
         self.dots = [mid.plot([], [], "o", ms=2.2, color=f"C{d}")[0] for d in range(10)]
-        self.names = [mid.text(0, 0, str(d), ha="center", va="center", fontsize=11, fontweight="bold",
-                               color=f"C{d}", bbox=_BOX) for d in range(10)]
+        self.names = _label_digits(mid, self.means[k], self.colours)  # moved by draw
         mid.set(xlim=(-Z_LIM, Z_LIM), ylim=(-Z_LIM, Z_LIM), xlabel=r"$z_1$", ylabel=r"$z_2$", aspect="equal",
                 title=r"$\phi_k$: means of $q_\phi(z \mid x)$")
         right.plot(self.steps, self.expected, "--", color="C0",
@@ -143,14 +135,11 @@ class _TrainingView:
         return [self.image, *self.dots, self.marker, *self.names, readout]
 
 
-_BOX = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)
-
-
-def _label_digits(ax, means, labels) -> None:
+def _label_digits(ax, means, labels) -> list:
     """Each digit's name at the median of its encoder means: a direct label, not only a colour."""
-    for d in range(10):
-        ax.text(*np.median(means[labels == d], axis=0), str(d), ha="center", va="center", fontsize=11,
-                fontweight="bold", color=f"C{d}", bbox=_BOX)
+    box = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)
+    return [ax.text(*np.median(means[labels == d], axis=0), str(d), ha="center", va="center", fontsize=11,
+                    fontweight="bold", color=f"C{d}", bbox=box) for d in range(10)]
 
 
 @register("05 training explorer")
