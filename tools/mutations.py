@@ -54,8 +54,8 @@ MUTATIONS = [
      "return Independent(Bernoulli(logits=-self.net(z), validate_args=False), 1)"),
 ]
 SUITE = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadscope",
-         "--no-loadscope-reorder", "tests", "notebooks", "--ignore=tests/test_browser.py", "--ignore=tests/test_site.py",
-         "--ignore=tests/test_setup.py", "--ignore=tests/test_environment.py"]
+         "--no-loadscope-reorder", "tests", "notebooks", "--ignore=tests/test_browser.py",
+         "--ignore=tests/test_site.py", "--ignore=tests/test_setup.py", "--ignore=tests/test_environment.py"]
 
 
 def run(name, path, old, new, full: bool) -> dict:
