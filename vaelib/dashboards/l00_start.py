@@ -18,10 +18,14 @@ def dashboard() -> Dashboard:
         ax.set(xlim=(-5, 5), ylim=(0, 0.45), xlabel="$z$", ylabel="density",
                title=r"$\mathcal{N}(z;\, \mu, 1)$: move the slider")
         (curve,) = ax.plot([], [], lw=2)
+        (at_zero,) = ax.plot([], [], "o", color="k", ms=5)
 
         def draw(mu):
-            curve.set_data(_Z.numpy(), Normal(mu, 1.0).log_prob(_Z).exp().numpy())
-            return [curve]
+            density = Normal(mu, 1.0)
+            height = density.log_prob(torch.tensor(0.0)).exp().item()
+            curve.set_data(_Z.numpy(), density.log_prob(_Z).exp().numpy())
+            at_zero.set_data([0.0], [height])
+            return [curve, at_zero, f"μ = {mu:.1f}; the curve's height above z = 0 (the dot): {height:.3f}"]
 
         return draw
 

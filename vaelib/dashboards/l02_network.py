@@ -1,5 +1,5 @@
-"""Lesson 02: the network decoder x|z ~ N(f_θ(z), σ²). Sliders for σ (a component of θ) and the
-observed x; the network's weights, the rest of θ, stay fixed. p_θ(x) and p_θ(z|x) by quadrature,
+"""Lesson 02: the network decoder x|z ~ N(f_θ(z), σ²). Sliders for σ (set by hand: a hyper-parameter,
+in θ once learned) and the observed x; the network's weights, θ, stay fixed. p_θ(x) and p_θ(z|x) by quadrature,
 the posterior over the prior p_θ(z) (dashed)."""
 
 import numpy as np
@@ -94,7 +94,7 @@ class _NetworkView:
         self.post.set_data(self.z_np, density)
         readout = (f"p<sub>θ</sub>(x) at the observed x = {px:.3f} (quadrature, dz = {m.dz:.3f}); "
                    f"posterior mean {mean:.2f}, std {std:.2f}. The network's weights stay fixed; "
-                   "σ, a component of θ, and the data x move")
+                   "σ (set by hand, so outside θ) and the data x move")
         return [*self.band, self.level, self.marginal, self.dot, self.post, readout]
 
 
@@ -103,7 +103,6 @@ def dashboard() -> Dashboard:
     """Sliders σ and x for x|z ~ N(f_θ(z), σ²) with the default network f_θ, over a _NetworkView."""
     controls = {"sigma": slider(_DEFAULTS["sigma"], *_RANGES["sigma"], _SIGMA_STEP, "σ"),
                 "x": slider(_DEFAULTS["x"], *_RANGES["x"], 0.05, "x")}
-    note = ("θ = (W₁, b₁, W₂, b₂, σ, μ<sub>z</sub>, s<sub>z</sub>); here μ<sub>z</sub> = 0 and "
-            "s<sub>z</sub> = 1 (AEVB's fixed prior) and the "
-            "weights are held fixed, so σ is the one component of θ under your hand.")
+    note = ("θ = (W₁, b₁, W₂, b₂), held fixed here; the prior is AEVB's fixed N(0, 1). σ is set by your "
+            "hand, so it is a hyper-parameter, outside θ; a σ learned from data would join θ.")
     return Dashboard(_NetworkView().build, controls, figsize=(11, 3.2), dpi=72, note=note)

@@ -11,7 +11,7 @@ from vaelib.joint import NonlinearLVM
 from vaelib.widgets import Dashboard, slider
 
 X_RANGE, X_STEP = (-1.0, 3.2), 0.02
-_X_START = 1.5  # lesson 03's x (three bumps); away from x = 1.2, where q* jumps (lesson 04's exercise 1)
+_X_START = 1.5  # lesson 03's x (three bumps); away from x = 1.2, where q* jumps
 _Z_VIEW = (-4.0, 4.0)
 _TOP = 1.5  # density axis: the sharpest posteriors at the range's ends go off the top
 

@@ -138,8 +138,8 @@ class _SplitView:
         below = " and ".join(f"the mean {k}" for k, key in (("ELBO", "elbo"), ("log p_θ(x)", "total"))
                              if t[key] < self.floor)
         said += [f"(▼ {below} below the panel's floor)"] * bool(below)
-        said += ["θ_ML = (w, b, σ) = ({w:.3f}, {b:.3f}, {sigma:.3f}), w² + σ² = var(x): b is set by θ_ML "
-                 "while ticked".format(**theta)] * bool(v.get("theta_ml"))
+        said += ["θ_ML = (w, b, σ) = ({w:.3f}, {b:.3f}, {sigma:.3f}): b = mean(x), and (w, σ) rescaled onto "
+                 "w² + σ² = var(x) in the direction the w and σ sliders point, while ticked".format(**theta)] * bool(v.get("theta_ml"))
         said += ["φ*(θ) = (a, c, s) = ({a:.3f}, {c:.3f}, {s:.3f}): a, c, s are set by φ*(θ) while "
                  "ticked".format(**phi)] * bool(v.get("phi_star"))
         return " &nbsp; ".join(said)
