@@ -1,33 +1,22 @@
 """Every lesson in a real browser: the course's Jupyter server, driven by Chromium.
 
-The server is the course's own (jupyter/jupyter_server_config.py, what `make lab` and Binder
-start). In it:
+The server is the course's own (jupyter/jupyter_server_config.py, what `make lab` and Binder start):
 
-- The JupyterLab walk: one JupyterLab page works through every notebook in notebooks/ (found
-  automatically) in order, as a learner does: open it, Run > Run All Cells, wait until every
-  cell has run and the kernel is idle; no cell may show an error, every widget must render (no
-  "Error displaying widget") and every slider must be drawn. Every dashboard (a box of sliders
-  over a figure, vaelib.widgets.Dashboard) follows the arrow keys on each of its sliders, and a
-  2 s mouse drag on its first slider without ever falling more than one update behind. Then the
-  tab is saved and closed, which must shut its kernel down (JupyterLab's kernelShutdown setting,
-  from jupyter/settings/overrides.json), and the saved lesson exported with `jupyter nbconvert
-  --to html` must show every dashboard's figure. The sum of the kernels' resident memory is
-  sampled all along: the largest must stay within 1 GiB.
-- Faults a learner causes: reloading the page while the kernel lives, restarting the kernel
-  and running all again, a second tab on the same notebook, interrupting lesson 05's training.
-- Nobody else in: no kernel listens on a TCP port (IPC transport), and a request without the
-  token is refused.
-- Notebook 7: every lesson opened, run all, every slider of every dashboard moved.
+- The JupyterLab walk: one page runs every lesson in notebooks/ in order (Run All Cells): no error,
+  every widget and slider drawn; every dashboard follows the arrow keys on each slider and a 2 s drag
+  on its first; the tab saved and closed shuts its kernel down (kernelShutdown), and the saved lesson
+  exported to HTML shows every dashboard's figure; the kernels' summed memory stays within 1 GiB.
+- Faults a learner causes: a reload, a restart and run all, a second tab, interrupting lesson 05's training.
+- Nobody else in: the kernels listen on no TCP port (IPC), a request without the token is refused.
+- Notebook 7: every lesson run, every slider of every dashboard moved.
 
-Key-press latencies, drag lags, the memory walk and the Notebook 7 results are printed at the end
-of the run and written to tests/screenshots/browser_latency.json; screenshots of every notebook
-(and of every failure) go to tests/screenshots/ (git-ignored).
-
-Chromium is Debian's /usr/bin/chromium. Without it the tests skip with one line, except in CI
-(CI=true), where a missing browser fails them.
+Latencies, drag lags, the memory walk and Notebook 7's results are printed at the end of the run and
+written to tests/screenshots/browser_latency.json, with screenshots (git-ignored). Chromium is Debian's
+/usr/bin/chromium; without it the tests skip with one line, except in CI (CI=true), where they fail.
 """
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -199,23 +188,18 @@ def require_run(run) -> dict:
     return run["state"]
 
 
-def test_notebook_runs_without_error(executed):
-    state = require_run(executed)
-    assert state["errors"] == [], f"{executed['name']}: cells show errors: {state['errors']}"
-    assert state["executed"] == state["codeCells"] > 0, \
-        f"{executed['name']}: {state['executed']} of {state['codeCells']} code cells ran"
-
-
 def widget_problems(page, state: dict) -> list[str]:
     problems = [f"the page shows {e!r}" for e in lab.WIDGET_ERRORS if e in state["text"]]
     if state["renderedViews"] < state["widgetViews"]:
         problems.append(f"{state['renderedViews']} of {state['widgetViews']} widgets rendered")
-    problems += [f"slider not drawn: {p}" for p in lab.slider_problems(page)]
-    return problems
+    return problems + [f"slider not drawn: {p}" for p in lab.slider_problems(page)]
 
 
-def test_every_widget_renders(executed):
+def test_every_cell_runs_and_every_widget_renders(executed):
     state = require_run(executed)
+    assert state["errors"] == [], f"{executed['name']}: cells show errors: {state['errors']}"
+    assert state["executed"] == state["codeCells"] > 0, \
+        f"{executed['name']}: {state['executed']} of {state['codeCells']} code cells ran"
     problems = widget_problems(executed["page"], state)
     if problems:
         screenshot(executed["page"], f"{executed['name']}-FAILED-widgets")
@@ -304,7 +288,8 @@ def test_closing_the_tab_shuts_its_kernel_down(executed, server, walk):
 
 def test_export_shows_every_dashboard(executed, server, tmp_path):
     """`jupyter nbconvert --to html` of the lesson as saved after the run: every dashboard's
-    output is the widget view with a PNG of its figure beside it, and the HTML shows that PNG."""
+    output is the widget view with a PNG of its figure beside it, and the HTML shows that PNG.
+    (An export without the widget state, as `--execute` makes it: test_display.py.)"""
     require_run(executed)
     assert executed["closed"], "the lesson was not saved and closed"
     saved = server.root / executed["path"]
@@ -322,19 +307,6 @@ def test_export_shows_every_dashboard(executed, server, tmp_path):
         f"{executed['name']}: {len(outputs)} dashboard outputs carry a PNG, " \
         f"{len(executed['dashboards'])} dashboards were shown"
     assert shown == expected, f"{executed['name']}: the HTML shows {shown}, expected {expected}"
-
-
-def test_export_while_executing_shows_the_dashboard_png(tmp_path):
-    """The README's one command for a handout, executing as it converts: without the widget state
-    (which would need the widget JavaScript from a CDN), the HTML shows the dashboard's PNG."""
-    lesson = NOTEBOOKS[0]
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
-                    "--ExecutePreprocessor.store_widget_state=False", "--output-dir", str(tmp_path),
-                    str(lesson)], check=True, capture_output=True, timeout=600,
-                   env=dict(os.environ))
-    html = (tmp_path / f"{lesson.stem}.html").read_text()
-    images = [base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
-    assert sum("vaelib" in lab.png_text(i) for i in images) == dashboards_per_notebook(lesson) >= 1
 
 
 def kernel_shutdown_default(server) -> bool:
@@ -378,6 +350,12 @@ def fault_page(server, browser):
         server.shutdown_kernels()
 
 
+def dashboards_come_back(page, state, fault_page, after: str):
+    assert not widget_problems(page, state), widget_problems(page, state)
+    assert lab.dashboard_names(page) == fault_page["dashboards"]
+    dashboards_follow_keys(page, f"{FAULT_LESSON.stem} after a {after}", 2)
+
+
 def test_reloading_the_page_brings_every_dashboard_back(fault_page):
     page = fault_page["page"]
     page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty",
@@ -386,19 +364,14 @@ def test_reloading_the_page_brings_every_dashboard_back(fault_page):
     lab.wait_for_kernel_idle(page, OPEN_TIMEOUT, path=fault_page["path"])
     state = lab.wait_for_widgets(page, WIDGET_TIMEOUT)
     assert state["kernelId"] == fault_page["kernel"], "the reload started another kernel"
-    assert not widget_problems(page, state), widget_problems(page, state)
-    assert lab.dashboard_names(page) == fault_page["dashboards"]
-    dashboards_follow_keys(page, f"{FAULT_LESSON.stem} after a reload", 2)
+    dashboards_come_back(page, state, fault_page, "reload")
 
 
 def test_restarting_the_kernel_and_running_all_again(fault_page):
     page = fault_page["page"]
     state = lab.restart_and_run_all(page, RUN_TIMEOUT)
     assert state["errors"] == [] and state["executed"] == state["codeCells"], state["errors"]
-    state = lab.wait_for_widgets(page, WIDGET_TIMEOUT)
-    assert not widget_problems(page, state), widget_problems(page, state)
-    assert lab.dashboard_names(page) == fault_page["dashboards"]
-    dashboards_follow_keys(page, f"{FAULT_LESSON.stem} after a restart", 2)
+    dashboards_come_back(page, lab.wait_for_widgets(page, WIDGET_TIMEOUT), fault_page, "restart")
 
 
 def image_digest(box) -> str:
@@ -416,7 +389,6 @@ def test_a_second_tab_on_the_same_notebook(fault_page, server, browser):
     try:
         lab.open_notebook(second, server, fault_page["path"], "second-tab", OPEN_TIMEOUT)
         state = lab.wait_for_widgets(second, WIDGET_TIMEOUT)
-        assert state["kernelId"] == fault_page["kernel"] or state["kernelId"] is not None
         assert lab.notebook_state(first)["kernelId"] == state["kernelId"], "two kernels, not one"
         assert not widget_problems(second, state), widget_problems(second, state)
         for mover, other in ((second, first), (first, second)):
@@ -539,9 +511,9 @@ def test_no_kernel_listens_on_tcp_and_the_server_wants_its_token(server):
     its token, the kernel websocket included."""
     kernel, pipe = kernel_started(server)
     try:
-        connection = json.loads((server.dirs["runtime"] / f"kernel-{kernel}.json").read_text())
-        assert connection["transport"] == "ipc", connection["transport"]
-        sockets = [f"{connection['ip']}-{connection[f'{c}_port']}" for c in CHANNELS]
+        info = connection(server, kernel)
+        assert info["transport"] == "ipc", info["transport"]
+        sockets = [f"{info['ip']}-{info[f'{c}_port']}" for c in CHANNELS]
         assert all(Path(s).is_socket() for s in sockets), sockets
         assert [port for _, _, port in lab.listening_tcp(server.kernel_processes())] == [pipe]
         assert "without encryption" not in server.log_path.read_text()
@@ -563,28 +535,38 @@ def test_no_kernel_listens_on_tcp_and_the_server_wants_its_token(server):
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
 
 
+def connection(server, kernel: str) -> dict:
+    return json.loads((server.dirs["runtime"] / f"kernel-{kernel}.json").read_text())
+
+
+@contextlib.contextmanager
+def stock_server(tmp_path, **env):
+    """A server of the stock stack (no course configuration but what `env` points it to)."""
+    require_chromium()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "lab").mkdir()
+    stock = lab.LabServer(tmp_path / "empty", tmp_path / "lab", secrets.token_hex(16), stack="stock", env=env)
+    stock.start()
+    try:
+        yield stock
+    finally:
+        stock.stop()
+
+
 def test_the_tcp_check_sees_a_stock_kernel(tmp_path):
     """The stock stack's kernels listen on 127.0.0.1, one port per channel, and ipykernel warns:
     the checks above can fail."""
-    require_chromium()
-    (tmp_path / "empty").mkdir()
-    stock = lab.LabServer(tmp_path / "empty", tmp_path, secrets.token_hex(16), stack="stock")
-    stock.start()
-    try:
+    with stock_server(tmp_path) as stock:
         kernel, pipe = kernel_started(stock)
-        connection = json.loads((stock.dirs["runtime"] / f"kernel-{kernel}.json").read_text())
         listening = {port for _, _, port in lab.listening_tcp(stock.kernel_processes())}
-        assert listening == {pipe, *(connection[f"{c}_port"] for c in CHANNELS)}, listening
+        assert listening == {pipe, *(connection(stock, kernel)[f"{c}_port"] for c in CHANNELS)}, listening
         assert "Kernel is running over TCP without encryption" in stock.log_path.read_text()
-    finally:
-        stock.stop()
 
 
 def test_binder_starts_the_course_server(tmp_path):
     """binder/postBuild, run as repo2docker runs it (pip stubbed), leaves a config file in the
     environment's etc/jupyter; a server that reads it is the course's: kernelShutdown on, the
     TCP_NODELAY websocket, kernels on IPC."""
-    require_chromium()
     stubs, prefix = tmp_path / "bin", tmp_path / "prefix"
     stubs.mkdir()
     (stubs / "python").write_text(f"#!/bin/sh\necho \"$@\" >> {tmp_path / 'pip-called'}\n")
@@ -593,21 +575,13 @@ def test_binder_starts_the_course_server(tmp_path):
                    env={**os.environ, "NB_PYTHON_PREFIX": str(prefix),
                         "PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}"})
     assert "pip install" in (tmp_path / "pip-called").read_text()
-    (tmp_path / "empty").mkdir()
-    (tmp_path / "lab").mkdir()
-    binder = lab.LabServer(tmp_path / "empty", tmp_path / "lab", secrets.token_hex(16),
-                           stack="stock", env={"JUPYTER_CONFIG_PATH": str(prefix / "etc" / "jupyter")})
-    binder.start()
-    try:
+    with stock_server(tmp_path, JUPYTER_CONFIG_PATH=str(prefix / "etc" / "jupyter")) as binder:
         assert kernel_shutdown_default(binder) is True
         kernel, _ = kernel_started(binder)
-        connection = json.loads((binder.dirs["runtime"] / f"kernel-{kernel}.json").read_text())
-        assert connection["transport"] == "ipc"
+        assert connection(binder, kernel)["transport"] == "ipc"
         shown = subprocess.run(binder.arguments() + ["--show-config"], env=binder.environment(),
                                capture_output=True, text=True, timeout=120).stdout
         assert "course_websocket.NoDelayWebsocketConnection" in shown, shown
-    finally:
-        binder.stop()
 
 
 # ---------------------------------------------------------------- Notebook 7
@@ -724,17 +698,10 @@ def test_the_summary_prints_what_this_run_wrote(tmp_path, monkeypatch):
         def write_sep(self, _sep, title):
             self.append(f"== {title}")
 
-    shown = Terminal()
+    shown, stale = Terminal(), Terminal()
     lab.print_results(shown, since=path.stat().st_mtime)
-    text = "\n".join(shown)
-    assert [line for line in shown if line.startswith("== ")] == [
-        "== dashboards in the browser: key press -> new image loaded (ms)",
-        "== a 2 s mouse drag on each dashboard's first slider",
-        "== memory walk: every lesson in order in one JupyterLab, each tab closed before the next "
-        "(kernelShutdown on)",
-        "== Notebook 7: every lesson run, every dashboard slider moved"], text
-    assert "largest sum of kernel RSS during the walk: 3 MiB (goal <= 1024 MiB)" in text
-    assert "2 sliders moved by mouse; arrow keys move a slider: False" in text
-    stale = Terminal()
     lab.print_results(stale, since=path.stat().st_mtime + 1)
+    text = "\n".join(shown)
+    assert sum(line.startswith("== ") for line in shown) == 4, text  # latency, drag, memory, Notebook 7
+    assert all(number in text for number in ("30.0", "99.0", "3 MiB", "1024 MiB", "2 sliders")), text
     assert stale == []

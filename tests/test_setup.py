@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "torch_index.py"
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 ACTIONLINT = Path(sys.executable).with_name("actionlint")
-CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
 def load_tool():
@@ -102,18 +101,13 @@ def run_tool(path: str, **env) -> tuple[dict, str, str, float]:
 
 # ---------------------------------------------------------------- the build choice (Linux)
 
-def test_linux_without_nvidia_smi_takes_the_cpu_index(tmp_path, cpu_index):
-    choice, args, line, _ = run_tool(str(tmp_path), TORCH_CPU_INDEX=cpu_index)
-    assert choice["build"] == "cpu"
-    assert args == f"--extra-index-url {cpu_index}"
-    assert line.count("\n") == 0 and "CPU-only build" in line and cpu_index in line
-
-
-def test_linux_with_a_failing_nvidia_smi_takes_the_cpu_index(tmp_path, cpu_index):
+@pytest.mark.parametrize("smi", [None, 9], ids=["no nvidia-smi", "a failing nvidia-smi"])
+def test_linux_without_an_nvidia_driver_takes_the_cpu_index(tmp_path, cpu_index, smi):
     """A driver-less machine may still have nvidia-smi (a leftover package): it fails there."""
-    folder = fake_nvidia_smi(tmp_path / "bin", exit_code=9)
-    choice, args, _, _ = run_tool(str(folder), TORCH_CPU_INDEX=cpu_index)
+    path = tmp_path if smi is None else fake_nvidia_smi(tmp_path / "bin", exit_code=smi)
+    choice, args, line, _ = run_tool(str(path), TORCH_CPU_INDEX=cpu_index)
     assert choice["build"] == "cpu" and args == f"--extra-index-url {cpu_index}"
+    assert line.count("\n") == 0 and "CPU-only build" in line and cpu_index in line
 
 
 def test_linux_with_an_nvidia_driver_keeps_the_default_index(tmp_path, cpu_index):
@@ -174,13 +168,12 @@ def test_pip_extra_index_url_is_left_to_pip(tmp_path, cpu_index):
 def test_a_wrong_torch_index_is_refused_by_name(tmp_path):
     done = subprocess.run([sys.executable, str(TOOL)], env={**os.environ, "TORCH_INDEX": "gpu"},
                           capture_output=True, text=True, timeout=30)
-    assert done.returncode != 0
-    assert "TORCH_INDEX must be cpu, cuda, default or an index URL" in done.stderr and "'gpu'" in done.stderr
+    assert done.returncode != 0 and "TORCH_INDEX" in done.stderr and "'gpu'" in done.stderr
 
 
-def test_the_default_cpu_index_is_pytorchs_and_binders():
-    assert load_tool().CPU_INDEX == CPU_INDEX
-    assert f"--extra-index-url {CPU_INDEX}" in (ROOT / "binder" / "requirements.txt").read_text()
+def test_the_default_cpu_index_is_the_one_binder_uses():  # (PyTorch's: test_environment.py)
+    binder = (ROOT / "binder" / "requirements.txt").read_text()
+    assert f"--extra-index-url {load_tool().CPU_INDEX}\n" in binder
 
 
 # ---------------------------------------------------------------- the install step
@@ -221,9 +214,8 @@ def test_first_run_says_what_it_builds_and_later_runs_say_nothing(scratch_repo, 
     repo, env = scratch_repo
     first = make(repo, env, ".venv/bin/.installed")
     lines = first.splitlines()
-    assert lines[0].startswith("first run: building .venv, about ") and "MB to download" in lines[0], first
-    assert lines[1] == (f"torch 2.13.0: the CPU-only build from the index {cpu_index} (Linux without an "
-                        "NVIDIA driver; to force: TORCH_INDEX=cpu or cuda)"), first
+    assert lines[0].startswith("first run") and "MB" in lines[0], first  # how much it downloads
+    assert "CPU-only build" in lines[1] and cpu_index in lines[1], first
     assert "Successfully installed tiny-0.1" in first, "pip's own output is shown, not --quiet"
     assert (repo / ".venv" / "bin" / ".installed").exists()
     again = make(repo, env, ".venv/bin/.installed")

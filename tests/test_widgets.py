@@ -9,8 +9,7 @@ import torch
 from PIL import Image
 
 from harness.browser_lab import png_text
-from harness.dashboards import drawn_arrays, naive_update, time_update
-from vaelib import dashboards
+from harness.dashboards import naive_update, time_update
 from vaelib.dashboards import l01_gaussian
 from vaelib.widgets import Dashboard, png, slider
 
@@ -68,49 +67,22 @@ def test_the_redraw_tolerance_sees_a_stale_figure(dash):
     assert differing_pixels(old, new) > 5 * TOLERANCE * old.shape[0] * old.shape[1]
 
 
-def test_moving_a_slider_redraws_once_and_changes_the_picture(dash):
-    before = dash.image.value
-    calls = []
-    draw = dash.draw
+def test_a_slider_move_or_an_update_of_every_control_redraws_once(dash):
+    before, calls, draw = dash.image.value, [], dash.draw
     dash.draw = lambda **v: calls.append(v) or draw(**v)
     try:
         dash.controls["mu"].value = 2.0
-    finally:
-        dash.draw = draw
-    assert len(calls) == 1 and calls[0]["mu"] == 2.0
-    assert dash.image.value != before
-
-
-def test_update_sets_every_control_but_redraws_once(dash):
-    calls = []
-    draw = dash.draw
-    dash.draw = lambda **v: calls.append(v) or draw(**v)
-    try:
+        assert len(calls) == 1 and calls[0]["mu"] == 2.0 and dash.image.value != before
         dash.update(mu=1.0, sigma=0.5)
     finally:
         dash.draw = draw
-    assert calls == [{"mu": 1.0, "sigma": 0.5}]
-    assert dash.values == {"mu": 1.0, "sigma": 0.5}
-
-
-def test_readouts_show_under_the_sliders_and_are_checked_for_nan(dash):
-    dash.update(mu=1.5, sigma=0.8)
-    assert dash.readout.value.startswith("log p_θ(x₁..x_N) = ")
-    assert all(np.isfinite(a).all() for a in drawn_arrays(dash))
-    dash._changed = ["log p = nan"]
-    assert not np.isfinite(drawn_arrays(dash)[0]).all()
+    assert calls[1:] == [{"mu": 1.0, "sigma": 0.5}] and dash.values == {"mu": 1.0, "sigma": 0.5}
 
 
 def test_naive_update_and_timing_run_headless(dash):
     assert decode(naive_update(dash, mu=1.0)).shape[2] == 4
     times = time_update(dash, 5)
     assert times.shape == (5,) and (times > 0).all()
-
-
-def test_every_lesson_dashboard_is_found():
-    found = dashboards.all_dashboards()
-    assert {"00 widgets work", "01 gaussian likelihood"} <= set(found)
-    assert list(found) == sorted(found)
 
 
 def test_dashboards_draw_on_one_torch_thread_and_restore_the_count():
@@ -152,5 +124,3 @@ def test_the_figure_has_twice_the_pixels_of_its_place_on_the_page(dash):
     assert decode(dash.image.value).shape[:2] == (2 * height, 2 * width)
     assert (width, height) == (round(dash.figsize[0] * dash.dpi), round(dash.figsize[1] * dash.dpi))
     assert dash.image.width == str(width)
-
-
