@@ -27,6 +27,7 @@ import sys
 import threading
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 from playwright.sync_api import sync_playwright
@@ -204,6 +205,42 @@ def test_every_cell_runs_and_every_widget_renders(executed):
     if problems:
         screenshot(executed["page"], f"{executed['name']}-FAILED-widgets")
     assert not problems, f"{executed['name']}: {problems}"
+
+
+HIDDEN_INPUTS = """() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const hidden = e => !e || getComputedStyle(e).display === 'none' || !!e.closest('.lm-mod-hidden');
+  return [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].map(c => ({
+    placeholder: !hidden(c.querySelector('.jp-InputPlaceholder')),
+    editor: !hidden(c.querySelector('.jp-InputArea-editor')),
+    code: c.classList.contains('jp-CodeCell'),
+    text: (c.querySelector('.jp-InputPlaceholder') || {}).textContent || ''}));
+}"""
+
+
+def check_cells_are_shown_collapsed(page, notebook: Path) -> None:
+    """What a learner sees of a code cell whose source is hidden (check, solution, self-check): a bar
+    showing the cell's first line (its title) and no editor; every other code cell shows its editor."""
+    cells = nbformat.read(notebook, as_version=4).cells
+    seen = page.evaluate(HIDDEN_INPUTS)
+    assert len(seen) == len(cells), f"{notebook.stem}: {len(seen)} cells on the page, {len(cells)} in the file"
+    wrong, hidden = [], 0
+    for i, (cell, shown) in enumerate(zip(cells, seen, strict=True)):
+        if cell.cell_type != "code":
+            continue
+        assert shown["code"], f"{notebook.stem}: cell {i} is code in the file, not on the page"
+        collapsed = cell.metadata.get("jupyter", {}).get("source_hidden", False)
+        hidden += collapsed
+        title = cell.source.splitlines()[0].strip()
+        if (shown["placeholder"], shown["editor"]) != (collapsed, not collapsed) or \
+                (collapsed and title not in shown["text"]):
+            wrong.append((i, shown))
+    assert hidden > 0 and not wrong, f"{notebook.stem}: code cells shown wrongly: {wrong}"
+
+
+def test_check_cells_are_shown_collapsed(executed):
+    require_run(executed)
+    check_cells_are_shown_collapsed(executed["page"], ROOT / executed["path"])
 
 
 def dashboards_follow_keys(page, label: str, moves_first: int, record: bool = False) -> int:
@@ -613,6 +650,7 @@ def test_notebook7_runs_every_lesson_and_moves_every_slider(notebook7):
     name, page = notebook7["name"], notebook7["page"]
     assert state["errors"] == [] and state["executed"] == state["codeCells"] > 0, state["errors"]
     assert not widget_problems(page, state), widget_problems(page, state)
+    check_cells_are_shown_collapsed(page, ROOT / "notebooks" / f"{name}.ipynb")
     found = lab.dashboard_names(page)
     moved, keys = 0, None
     for i, sliders in enumerate(found):
