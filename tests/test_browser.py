@@ -223,7 +223,7 @@ def check_cells_are_shown_collapsed(page, notebook: Path) -> None:
     showing the cell's first line (its title) and no editor; every other code cell shows its editor."""
     cells = nbformat.read(notebook, as_version=4).cells
     seen = page.evaluate(HIDDEN_INPUTS)
-    assert len(seen) == len(cells), f"{notebook.stem}: {len(seen)} cells on the page, {len(cells)} in the file"
+    assert len(seen) == len(cells), f"{notebook.stem}: {len(seen)} cells shown, {len(cells)} in the file"
     wrong, hidden = [], 0
     for i, (cell, shown) in enumerate(zip(cells, seen, strict=True)):
         if cell.cell_type != "code":

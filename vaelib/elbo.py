@@ -50,8 +50,9 @@ def elbo(model, x, q, n_samples: int = 1, analytic_kl: bool = True, generator=No
 def iwae_bound(model, x, q, k: int, n_outer: int = 1, generator=None) -> torch.Tensor:
     """The importance-weighted bound (Burda et al. 2015), z_1..z_K ~ q, averaged over n_outer sets:
         L_K = E[log (1/K) Σ_k p_θ(x, z_k) / q(z_k)],   L_1 = ELBO ≤ L_K ≤ L_{K+1} ≤ log p_θ(x)
-    in expectation (one estimate can land above log p_θ(x)); L_K -> log p_θ(x) as K -> ∞ whenever the
-    ELBO is finite, slowly for heavy-tailed weights (further/03b proves it, 05c shows it)."""
+    in expectation (one estimate can land above log p_θ(x)); L_K -> log p_θ(x) as K -> ∞ when q > 0
+    wherever the posterior is and the ELBO is finite, slowly for heavy-tailed weights (further/03b
+    proves it, 05c shows it)."""
     k, n_outer = validate.positive_int("k", k), validate.positive_int("n_outer", n_outer)
     x = validate.tensor("x", x)
     z = reparameterised_sample(q, n_outer * k, generator)

@@ -107,7 +107,8 @@ class DecoderNet(nn.Module):
 
 
 class NonlinearLVM(_GaussianLVM):
-    """z ~ N(μ_z, s_z²), x|z ~ N(f_θ(z), σ²); θ = (the weights and biases of f_θ, σ, μ_z, s_z), float64.
+    """z ~ N(μ_z, s_z²), x|z ~ N(f_θ(z), σ²), float64; θ = the weights and biases of f_θ (lesson 02 §5).
+    σ, μ_z and s_z are set by hand here, so they are hyper-parameters; any of them learned would join θ.
 
     f: any callable mapping z (...,) to (...,); default DecoderNet(16, seed). p_θ(x) and p_θ(z|x) by
     quadrature (vaelib.posterior) on `grid`, default 2001 points on μ_z ± 10 s_z (dz = s_z/100): to

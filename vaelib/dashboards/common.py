@@ -42,7 +42,8 @@ class SplitBar:
         self.elbo = ax.bar([0], [0], bottom=floor, width=width, color=BLUE, label=labels[0])[0]
         self.kl = ax.bar([0], [0], width=width, facecolor=RED, edgecolor="w", hatch="///", label=labels[1])[0]
         (self.total,) = ax.plot([], [], color="k", lw=2.5, label=labels[2])
-        (self.off_scale,) = ax.plot([], [], "v", color="0.2", ms=8, label="_below the floor")  # no legend entry: the readout says it
+        # ▼ has no legend entry ("_" label): the readout names it when it shows
+        (self.off_scale,) = ax.plot([], [], "v", color="0.2", ms=8, label="_below the floor")
 
     def draw(self, elbo: float, kl: float) -> list:
         """Move the bar to ELBO and KL (the total is their sum); returns the artists it moved."""

@@ -1,6 +1,6 @@
 """Lesson 02: the network decoder x|z ~ N(f_θ(z), σ²). Sliders for σ (set by hand: a hyper-parameter,
-in θ once learned) and the observed x; the network's weights, θ, stay fixed. p_θ(x) and p_θ(z|x) by quadrature,
-the posterior over the prior p_θ(z) (dashed)."""
+in θ once learned) and the observed x; the network's weights, θ, stay fixed. p_θ(x) and p_θ(z|x) by
+quadrature, the posterior over the prior p_θ(z) (dashed)."""
 
 import numpy as np
 import torch

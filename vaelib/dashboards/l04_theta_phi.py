@@ -139,7 +139,8 @@ class _SplitView:
                              if t[key] < self.floor)
         said += [f"(▼ {below} below the panel's floor)"] * bool(below)
         said += ["θ_ML = (w, b, σ) = ({w:.3f}, {b:.3f}, {sigma:.3f}): b = mean(x), and (w, σ) rescaled onto "
-                 "w² + σ² = var(x) in the direction the w and σ sliders point, while ticked".format(**theta)] * bool(v.get("theta_ml"))
+                 "w² + σ² = var(x) in the direction the w and σ sliders point, while ticked"
+                 .format(**theta)] * bool(v.get("theta_ml"))
         said += ["φ*(θ) = (a, c, s) = ({a:.3f}, {c:.3f}, {s:.3f}): a, c, s are set by φ*(θ) while "
                  "ticked".format(**phi)] * bool(v.get("phi_star"))
         return " &nbsp; ".join(said)
