@@ -49,14 +49,16 @@ def notebooks() -> list[Path]:
 
 
 def executed(rel: Path) -> nbformat.NotebookNode:
-    """The executed copy of notebooks/<rel>, executed now if `make test` left none (a page of prose
-    only is its own executed copy)."""
+    """The executed copy of notebooks/<rel>, executed now if `make test` left none or left one of an
+    older version of the notebook (its cells' sources differ); a page of prose only is its own copy."""
     copy = EXECUTED / rel
-    if copy.is_file():
-        return nbformat.read(copy, as_version=4)
     nb = nbformat.read(NOTEBOOKS / rel, as_version=4)
+    if copy.is_file():
+        done = nbformat.read(copy, as_version=4)
+        if [c.source for c in done.cells] == [c.source for c in nb.cells]:
+            return done
     if any(c.cell_type == "code" for c in nb.cells):
-        print(f"site: {rel} has no executed copy in build/executed/: executing it now", flush=True)
+        print(f"site: {rel} has no up-to-date executed copy in build/executed/: executing it now", flush=True)
         with tempfile.TemporaryDirectory(prefix="site-kernel-") as sockets:  # IPC, no TCP port
             km = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
             NotebookClient(nb, km=km, timeout=900,
