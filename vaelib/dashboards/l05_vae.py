@@ -126,20 +126,41 @@ class _TrainingView:
     def draw(self, k):
         k = int(k)
         self.image.set_data(self.tiles[k])
-        for d, (line, name) in enumerate(zip(self.dots, self.names, strict=True)):
+        for d, (line, name, at) in enumerate(zip(self.dots, self.names, _label_places(self.means[k], self.colours),
+                                                 strict=True)):
             line.set_data(*self.means[k][self.colours == d].T)
-            name.set_position(np.median(self.means[k][self.colours == d], axis=0))
+            name.set_position(at)
         self.marker.set_data([self.steps[k]], [self.expected[k] - self.kl[k]])
         readout = (f"k = {k}: after step {self.steps[k]} of {self.steps[-1]} &nbsp; reconstruction "
                    f"{self.expected[k]:.2f} - KL {self.kl[k]:.2f} = ELBO {self.expected[k] - self.kl[k]:.2f}")
         return [self.image, *self.dots, self.marker, *self.names, readout]
 
 
+def _label_places(means, labels, apart=0.6) -> np.ndarray:
+    """Where each digit's name goes: the median of its encoder means, names closer than `apart` (in z) pushed
+    apart along the line between them, so that names of overlapping digits stay readable."""
+    at = np.array([np.median(means[labels == d], axis=0) for d in range(10)], dtype=float)
+    for _ in range(50):
+        moved = False
+        for i in range(10):
+            for j in range(i + 1, 10):
+                gap = at[j] - at[i]
+                dist = float(np.hypot(*gap))
+                if dist < apart:
+                    way = gap / dist if dist > 1e-9 else np.array([np.cos(i + j), np.sin(i + j)])
+                    at[i] -= way * (apart - dist) / 2
+                    at[j] += way * (apart - dist) / 2
+                    moved = True
+        if not moved:
+            break
+    return at
+
+
 def _label_digits(ax, means, labels) -> list:
-    """Each digit's name at the median of its encoder means: a direct label, not only a colour."""
+    """Each digit's name near the median of its encoder means: a direct label, not only a colour."""
     box = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)
-    return [ax.text(*np.median(means[labels == d], axis=0), str(d), ha="center", va="center", fontsize=11,
-                    fontweight="bold", color=f"C{d}", bbox=box) for d in range(10)]
+    return [ax.text(*at, str(d), ha="center", va="center", fontsize=11, fontweight="bold", color=f"C{d}", bbox=box)
+            for d, at in enumerate(_label_places(means, labels))]
 
 
 @register("05 training explorer")
