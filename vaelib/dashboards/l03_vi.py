@@ -64,8 +64,12 @@ class _SplitView:
                      self._bar(zoom, self.log_px - ZOOM, f"zoom:\ntop {ZOOM:g} nats")]
         mid.set_ylabel("nats")
         levels = depth_levels(self.surface.max(), _DEPTHS)
-        right.contourf(self.ms.numpy(), self.ss.numpy(), self.surface.clip(min=levels[0]), levels=levels,
-                       cmap="Blues")
+        filled = right.contourf(self.ms.numpy(), self.ss.numpy(), self.surface.clip(min=levels[0]),
+                                levels=levels, cmap="Blues")
+        top = levels[-1] - 1
+        bar = fig.colorbar(filled, ax=right, ticks=[top - d for d in _DEPTHS[:5]],
+                           label=r"ELBO − its maximum (nats)")
+        bar.ax.set_yticklabels([f"{-d:g}" for d in _DEPTHS[:5]], fontsize=10)
         right.plot(*[[v] for v in self.star], "*", ms=13, color="#bd1f01", mec="w",
                    label=r"$\lambda^*$ (best Gaussian)")
         (self.marker,) = right.plot([], [], "o", ms=8, color="C1", mec="k", label=r"$\lambda = (m, s)$")

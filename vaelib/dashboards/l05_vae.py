@@ -126,8 +126,8 @@ class _TrainingView:
     def draw(self, k):
         k = int(k)
         self.image.set_data(self.tiles[k])
-        for d, (line, name, at) in enumerate(zip(self.dots, self.names, _label_places(self.means[k], self.colours),
-                                                 strict=True)):
+        places = _label_places(self.means[k], self.colours)
+        for d, (line, name, at) in enumerate(zip(self.dots, self.names, places, strict=True)):
             line.set_data(*self.means[k][self.colours == d].T)
             name.set_position(at)
         self.marker.set_data([self.steps[k]], [self.expected[k] - self.kl[k]])
@@ -159,8 +159,8 @@ def _label_places(means, labels, apart=0.6) -> np.ndarray:
 def _label_digits(ax, means, labels) -> list:
     """Each digit's name near the median of its encoder means: a direct label, not only a colour."""
     box = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)
-    return [ax.text(*at, str(d), ha="center", va="center", fontsize=11, fontweight="bold", color=f"C{d}", bbox=box)
-            for d, at in enumerate(_label_places(means, labels))]
+    return [ax.text(*at, str(d), ha="center", va="center", fontsize=11, fontweight="bold", color=f"C{d}",
+                    bbox=box) for d, at in enumerate(_label_places(means, labels))]
 
 
 @register("05 training explorer")
