@@ -70,12 +70,24 @@ def executed(rel: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def live_line(rel: Path) -> nbformat.NotebookNode:
+def shown_at(outputs: list) -> str:
+    """The sliders and the readout a dashboard's PNG was drawn at, from its alt text (Dashboard.alt_text:
+    "Dashboard with sliders ... . <figure> Readout: ... ."), as a sentence of plain text."""
+    alt = next((o.get("metadata", {}).get("image/png", {}).get("alt", "") for o in outputs
+                if "image/png" in o.get("data", {})), "")
+    found = re.match(r"Dashboard with sliders (.*?)\. .*?(?: Readout: (.*)\.)?$", alt, re.S)
+    if not found:
+        return ""
+    said = f"Drawn at {found[1]}" + (f"; under it, the readout: {found[2]}" if found[2] else "") + ". "
+    return re.sub(r"([\\`*_\[\]{}<>#|$])", r"\\\1", said)  # plain text, not markdown
+
+
+def live_line(rel: Path, outputs: list) -> nbformat.NotebookNode:
     path = f"notebooks/{rel.as_posix()}"
     binder = f"https://mybinder.org/v2/gh/{REPO}/HEAD?urlpath=lab/tree/{path}"
     colab = f"https://colab.research.google.com/github/{REPO}/blob/main/{path}"
     return nbformat.v4.new_markdown_cell(
-        f"*This figure is live in Jupyter: its sliders move it there. Open this notebook "
+        f"{shown_at(outputs)}*This figure is live in Jupyter: its sliders move it there. Open this notebook "
         f"[on Binder]({binder}) or [on Colab]({colab}), or run `make lab` on your machine.*")
 
 
@@ -92,7 +104,7 @@ def staged(nb: nbformat.NotebookNode, rel: Path) -> nbformat.NotebookNode:
             cell.metadata["tags"] = sorted(tags | {"hide-input"})
         cells.append(cell)
         if cell.cell_type == "code" and any(WIDGET_VIEW in o.get("data", {}) for o in cell.outputs):
-            cells.append(live_line(rel))
+            cells.append(live_line(rel, cell.outputs))
     nb.cells = cells
     return nb
 

@@ -125,7 +125,7 @@ class Dashboard:
         """What the figure shows now, in words (vaelib.alt_text), with the sliders and the readout."""
         sliders = ", ".join(f"{n} = {v:.3g}" if isinstance(v, float) else f"{n} = {v}"
                             for n, v in self.values.items())
-        readout = html.unescape(re.sub(r"<[^>]+>", "", self.readout.value)).replace("\xa0", " ")
+        readout = re.sub(r"\s*\xa0\s*", "; ", html.unescape(re.sub(r"<[^>]+>", "", self.readout.value)))
         return (f"Dashboard with sliders {sliders}. {alt_text.describe(self.fig)}"
                 + (f" Readout: {' '.join(readout.split())}." if readout.strip() else ""))
 
