@@ -26,26 +26,31 @@ lab: $(BIN)/.installed
 # Every test: vaelib, the notebooks executed top to bottom (nbval), the browser, the linter.
 # Two processes (pytest-xdist), each taking whole files: the browser suite in one, the rest in the
 # other, on the two cores a course machine has. `python -m pytest` alone runs them one by one.
-test: $(BIN)/.installed test-colab
+# The two environments are built side by side (pip uses one core each), then Colab's run,
+# the linter and the course's run, one after the other.
+test:
+	@$(MAKE) --no-print-directory -j2 $(BIN)/.installed $(COLAB)/bin/.installed
 	$(BIN)/ruff check vaelib harness tests benchmarks tools jupyter site conftest.py
+	@$(MAKE) --no-print-directory test-colab
 	$(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 
 # Colab's libraries (colab/requirements.txt: ipywidgets 7.7.1, numpy 2.1.3, matplotlib 3.10.0, ...) in
 # .venv-colab, vaelib installed as the lessons' Colab cell installs it (--no-deps), torch, nbval and
-# zlib-ng at the course's pins; then every notebook top to bottom (nbval) and the display test under them.
+# zlib-ng at the course's pins; then every notebook top to bottom (nbval) and the display test under them,
+# in two processes, a notebook to each (pytest-xdist: test machinery, not a library the lessons see).
 # Not reproduced here: Colab's front end, its Python 3.13 and its torch 2.11 (colab/requirements.txt).
 COLAB := .venv-colab
 $(COLAB)/bin/.installed: colab/requirements.txt requirements.txt pyproject.toml
 	@torch=$$($(PYTHON) tools/torch_index.py 2>/dev/null) && \
 	  { test -x $(COLAB)/bin/python || $(PYTHON) -m venv $(COLAB); } && \
 	  $(COLAB)/bin/python -m pip install -q $$torch -r colab/requirements.txt \
-	    $$(grep -E '^(torch|nbval|zlib-ng)==' requirements.txt) && \
+	    $$(grep -E '^(torch|nbval|zlib-ng|pytest-xdist|execnet)==' requirements.txt) && \
 	  $(COLAB)/bin/python -m pip install -q --no-deps -e .
 	@touch $@
 
 test-colab: $(COLAB)/bin/.installed
 	OMP_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1 $(COLAB)/bin/python -m pytest -q --disable-warnings --noconftest -o addopts= \
-	  --nbval-lax --nbval-current-env -p no:cacheprovider tests/test_display.py notebooks
+	  -n 2 --dist loadfile --nbval-lax --nbval-current-env -p no:cacheprovider tests/test_display.py notebooks
 
 # The course as a static website in build/site/ (tools/site.py): the notebooks as `make test` executed
 # them (build/executed/; any missing is executed now), MathJax from npm (site/package-lock.json), offline.
