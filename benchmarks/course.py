@@ -15,8 +15,6 @@ seen by polling every 20 ms (psutil).
          "further/<its name>"
     .venv/bin/python benchmarks/course.py 03 05      only the notebooks whose names start so (05: lesson
                                                      05 and further/05a, 05b)
-    .venv/bin/python benchmarks/course.py --keep-cache   with the trained weights in .cache/
-The kernels see an empty weights cache unless --keep-cache: a fresh clone's first run.
 A notebook whose cell fails is reported with the error (and "error" in the JSON); exit status 1.
 
 Goals on this machine: every lesson <= 15 s (05 and 06, which train, are the longest), the lessons
@@ -145,16 +143,14 @@ def notebooks(prefixes: list[str]) -> dict[str, Path]:
             if not prefixes or any(p.name.startswith(x) for x in prefixes)}
 
 
-def run(prefixes: list[str], keep_cache: bool = False) -> dict:
-    """Every notebook (or those whose names start with a prefix), one after the other. Unless
-    keep_cache, the kernels see an empty weights cache (VAELIB_CACHE), as on a fresh clone: the
-    first run, training included, is what is measured."""
+def run(prefixes: list[str]) -> dict:
+    """Every notebook (or those whose names start with a prefix), one after the other, training
+    included (the lessons keep no trained weights between runs)."""
     paths = notebooks(prefixes)
     if not paths:
         raise SystemExit(f"no notebooks matching {prefixes} in {NOTEBOOK_DIR} or its further/")
-    with tempfile.TemporaryDirectory(prefix="vaelib-cache-") as empty, \
-            tempfile.TemporaryDirectory(prefix="k-") as sockets:  # short: a socket path has ~104 bytes
-        env = dict(os.environ) if keep_cache else {**os.environ, "VAELIB_CACHE": empty}
+    with tempfile.TemporaryDirectory(prefix="k-") as sockets:  # short: a socket path has ~104 bytes
+        env = dict(os.environ)
         results = {name: asyncio.run(measure(p, env, Path(sockets))) for name, p in paths.items()}
 
     def seconds(further: bool) -> float:
@@ -194,10 +190,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", help="name prefixes, e.g. 03 05 (default: all)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--keep-cache", action="store_true",
-                        help="let the kernels use the repository's .cache/ (trained weights)")
     args = parser.parse_args()
-    report = run(args.notebooks, args.keep_cache)
+    report = run(args.notebooks)
     if args.json:
         keys = ("seconds", "cpu_seconds", "peak_rss_mb", "error")
         out = {**report, "notebooks": {k: {key: v[key] for key in keys if key in v}

@@ -72,7 +72,7 @@ class LabServer:
         self.root = workdir / "root"
         shutil.copytree(notebooks, self.root / notebooks.name, ignore=_not_copied)
         self.dirs = {name: workdir / name for name in ("config", "data", "workspaces", "settings",
-                                                       "ipython", "cache")}
+                                                       "ipython")}
         for d in self.dirs.values():
             d.mkdir()
         # Kernel sockets are files in the runtime folder: a short path keeps them under the
@@ -97,7 +97,6 @@ class LabServer:
             "JUPYTERLAB_WORKSPACES_DIR": str(self.dirs["workspaces"]),
             "JUPYTERLAB_SETTINGS_DIR": str(self.dirs["settings"]),
             "IPYTHONDIR": str(self.dirs["ipython"]),
-            "VAELIB_CACHE": str(self.dirs["cache"]),  # lesson 05's weights: never the repo's
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         })
