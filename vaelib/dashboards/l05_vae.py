@@ -101,6 +101,7 @@ class _TrainingView:
                 terms.append((expected.mean().item(), kl.mean().item()))
         self.expected, self.kl = (np.array(t) for t in zip(*terms, strict=True))
         self.colours = labels("test").numpy()
+        self.places = [_label_places(m, self.colours) for m in self.means]  # the digits' names, per k
 
     def build(self, fig, k):
         k = int(k)  # an IntSlider's value; timing helpers may pass it as a float
@@ -126,8 +127,7 @@ class _TrainingView:
     def draw(self, k):
         k = int(k)
         self.image.set_data(self.tiles[k])
-        places = _label_places(self.means[k], self.colours)
-        for d, (line, name, at) in enumerate(zip(self.dots, self.names, places, strict=True)):
+        for d, (line, name, at) in enumerate(zip(self.dots, self.names, self.places[k], strict=True)):
             line.set_data(*self.means[k][self.colours == d].T)
             name.set_position(at)
         self.marker.set_data([self.steps[k]], [self.expected[k] - self.kl[k]])
@@ -158,7 +158,7 @@ def _label_places(means, labels, apart=0.6) -> np.ndarray:
 
 def _label_digits(ax, means, labels) -> list:
     """Each digit's name near the median of its encoder means: a direct label, not only a colour."""
-    box = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)
+    box = dict(boxstyle="square,pad=0.1", fc="white", ec="none")
     return [ax.text(*at, str(d), ha="center", va="center", fontsize=11, fontweight="bold", color=f"C{d}",
                     bbox=box) for d, at in enumerate(_label_places(means, labels))]
 
