@@ -1,5 +1,5 @@
-"""Lesson 02: the network decoder x|z ~ N(f_θ(z), σ²). Sliders for σ (set by hand: a hyper-parameter,
-in θ once learned) and the observed x; the network's weights, θ, stay fixed. p_θ(x) and p_θ(z|x) by
+"""Lesson 02: the network decoder x|z ~ N(f_θ(z), σ²). Sliders for σ (a hyper-parameter of this model,
+in θ once learned from data) and the observed x; the network's weights, θ, stay fixed. p_θ(x) and p_θ(z|x) by
 quadrature, the posterior over the prior p_θ(z) (dashed)."""
 
 import numpy as np
@@ -94,7 +94,7 @@ class _NetworkView:
         self.post.set_data(self.z_np, density)
         readout = (f"p<sub>θ</sub>(x) at the observed x = {px:.3f} (quadrature, dz = {m.dz:.3f}); "
                    f"posterior mean {mean:.2f}, std {std:.2f}. The network's weights stay fixed; "
-                   "σ (set by hand, so outside θ) and the data x move")
+                   "σ (a hyper-parameter here) and the data x move")
         return [*self.band, self.level, self.marginal, self.dot, self.post, readout]
 
 
@@ -103,6 +103,7 @@ def dashboard() -> Dashboard:
     """Sliders σ and x for x|z ~ N(f_θ(z), σ²) with the default network f_θ, over a _NetworkView."""
     controls = {"sigma": slider(_DEFAULTS["sigma"], *_RANGES["sigma"], _SIGMA_STEP, "σ"),
                 "x": slider(_DEFAULTS["x"], *_RANGES["x"], 0.05, "x")}
-    note = ("θ = (W₁, b₁, W₂, b₂), held fixed here; the prior is AEVB's fixed N(0, 1). σ is set by your "
-            "hand, so it is a hyper-parameter, outside θ; a σ learned from data would join θ.")
+    note = ("θ = (W₁, b₁, W₂, b₂), held fixed here; the prior is AEVB's fixed N(0, 1). σ is a "
+            "hyper-parameter of this model (0.5 in the lesson, moved here to see what it does); learned "
+            "from data it would join θ.")
     return Dashboard(_NetworkView().build, controls, figsize=(11, 3.2), dpi=72, note=note)
