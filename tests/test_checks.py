@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from vaelib.checks import attempt, check, choose, environment
+from vaelib.checks import NotYet, attempt, check, choose, environment
 
 
 def test_exact_and_close_answers_pass_and_say_so(capsys):
@@ -82,7 +82,7 @@ def test_a_set_question_explains_each_misplaced_option(capsys, monkeypatch, tmp_
     why = {"p_θ(z)": "the prior is part of the model: θ only", "q_φ(z|x)": "φ is q's index",
            "ELBO": "it contains q", "log p_θ(x)": "the evidence is the model's: no φ in it"}
     choose("moves with φ", {"q_φ(z|x)", "ELBO"}, correct={"q_φ(z|x)", "ELBO"}, why=why)
-    assert capsys.readouterr().out == "moves with φ: exact\n"
+    assert capsys.readouterr().out == "moves with φ: exact\n"  # no attempt(): the reasons stay hidden
     with pytest.raises(AssertionError) as caught:
         choose("moves with φ", {"q_φ(z|x)", "log p_θ(x)"}, correct={"q_φ(z|x)", "ELBO"}, why=why)
     message = str(caught.value)
@@ -93,3 +93,24 @@ def test_a_set_question_explains_each_misplaced_option(capsys, monkeypatch, tmp_
     monkeypatch.setenv("VAELIB_CHECK_WRONG_ANSWERS", str(tmp_path / "log"))
     with pytest.raises(AssertionError, match="needs an explanation"):
         choose("moves with φ", {"ELBO"}, correct={"ELBO"}, why={"ELBO": " "})
+
+
+def test_the_reasons_show_once_the_learner_has_answered_and_not_under_the_reference(capsys):
+    why = {"A": "A's reason", "B": "B's reason"}
+
+    def stub():
+        raise NotImplementedError
+
+    choose("q", attempt(stub, lambda: {"A"})(), correct={"A"}, why=why)
+    assert capsys.readouterr().out.splitlines() == [
+        "(stub is not written yet: showing the reference answer instead)", "q: exact"]
+    choose("q", attempt(lambda: {"A"}, lambda: {"A"})(), correct={"A"}, why=why)
+    assert capsys.readouterr().out == "q: exact\n- A belongs: A's reason\n- B does not belong: B's reason\n"
+
+
+def test_a_wrong_answer_shows_its_message_not_the_hidden_cells_source():
+    with pytest.raises(NotYet) as caught:
+        choose("q", {"B"}, correct={"A"}, why={"A": "A's reason", "B": "B's reason"})
+    shown = caught.value._render_traceback_()  # what IPython prints instead of a traceback
+    assert "Not yet." in shown[0]
+    assert shown[1:] == ["- A is missing: A's reason", "- B does not belong: B's reason"]

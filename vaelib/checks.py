@@ -3,7 +3,9 @@
     check("sigma_hat", mine, reference, wrong={"you divided by N - 1: the MLE divides by N": unbiased})
         prints "sigma_hat: close (largest difference 3e-08)", or raises an AssertionError naming the
         usual mistake the answer matches, else what to look at
-    choose("what φ moves", {"q", "ELBO"}, correct={...}, why={...})   names each misplaced option, with why
+    choose("what φ moves", {"q", "ELBO"}, correct={...}, why={...})   names each misplaced option, with why;
+        once the learner's own answer is right, every option's why
+A wrong answer raises NotYet, which Jupyter shows as its message alone (no traceback of the hidden cell).
     answer = attempt(my_function, reference_function)   yours once it is written, else the reference
 Under the tests (VAELIB_CHECK_WRONG_ANSWERS set) each check also asserts that its named wrong answers
 would each be told by name.
@@ -14,6 +16,16 @@ import os
 import torch
 
 _WRONG_ANSWERS_TESTED = "VAELIB_CHECK_WRONG_ANSWERS"  # a file: each self-test appends a line to it
+_LAST_ATTEMPT = {"yours": None}  # the last attempt() ran the learner's function (True) or the reference
+
+
+class NotYet(AssertionError):
+    """A self-check's verdict on a wrong or missing answer. Jupyter shows only its message: a traceback
+    would print the hidden self-check's source, and with it the explanations of the other options."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for an exception's own display
+        return [f"\x1b[1;31mNot yet.\x1b[0m {line}" if i == 0 else line
+                for i, line in enumerate(str(self).splitlines())]
 
 
 def _as_tensor(name, value):
@@ -55,12 +67,13 @@ def check(name: str, answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8
     """Compare `answer` with `expected` elementwise: print 'exact' or 'close', or raise an
     AssertionError. wrong: {the mistake, said to the learner: the value it gives}."""
     if answer is None or answer is Ellipsis:
-        raise AssertionError(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
+        raise NotYet(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
+    _LAST_ATTEMPT["yours"] = None  # (an attempt's flag is for the next choose() alone)
     _self_test(name, expected, rtol, atol, wrong)
     passed, message = _verdict(answer, expected, rtol=rtol, atol=atol, wrong=wrong)
     if not passed:
         named = message.startswith("this is a usual wrong answer")
-        raise AssertionError(f"{name}: {message} {'' if named else hint}".strip())
+        raise NotYet(f"{name}: {message} {'' if named else hint}".strip())
     print(f"{name}: {message}")
 
 
@@ -82,8 +95,9 @@ def choose(name: str, answer, correct, why: dict[str, str]) -> None:
     names, why[option] explains where that option belongs. Prints 'exact', or raises naming every
     option on the wrong side with its explanation."""
     if answer is None or answer is Ellipsis:
-        raise AssertionError(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
-    answer, correct = set(answer), set(correct)
+        raise NotYet(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
+    answer, correct, yours = set(answer), set(correct), _LAST_ATTEMPT["yours"]
+    _LAST_ATTEMPT["yours"] = None
     unknown = answer - set(why)
     if unknown:
         raise ValueError(f"answer: expected options among {sorted(why)}, got {sorted(unknown)} ({name})")
@@ -95,8 +109,11 @@ def choose(name: str, answer, correct, why: dict[str, str]) -> None:
     if answer != correct:
         misplaced = "\n".join(f"- {o} {'does not belong' if o in answer else 'is missing'}: {why[o]}"
                               for o in sorted(answer ^ correct))
-        raise AssertionError(f"{name}: not quite.\n{misplaced}")
+        raise NotYet(f"{name}: not quite.\n{misplaced}")
     print(f"{name}: exact")
+    if yours:  # the learner's own function answered: now every option's reason, not before
+        print("\n".join(f"- {o} {'belongs' if o in correct else 'does not belong'}: {why[o]}"
+                        for o in sorted(why)))
 
 
 def attempt(yours, reference):
@@ -107,8 +124,10 @@ def attempt(yours, reference):
 
     def run(*args, **kwargs):
         try:
+            _LAST_ATTEMPT["yours"] = True
             return yours(*args, **kwargs)
         except NotImplementedError:
+            _LAST_ATTEMPT["yours"] = False
             print(f"({yours.__name__} is not written yet: showing the reference answer instead)")
             return reference(*args, **kwargs)
 
