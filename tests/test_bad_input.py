@@ -137,6 +137,7 @@ CASES = [
 NOTHING_TO_GET_WRONG = {
     "checks.attempt": "takes the learner's function and the reference; a wrong answer is checks.check's",
     "checks.environment": "no arguments",
+    "checks.NotYet": "the exception a self-check raises with its verdict; a learner never calls it",
     "figures.use_course_style": "no arguments",
     "l02_lvm.linear_dashboard": "no arguments", "l02_network.dashboard": "no arguments",
     "l04_theta_phi.data_set": "no arguments", "l00_start.dashboard": "no arguments",
