@@ -36,6 +36,18 @@ STACKS = ("course", "stock")
 RESULTS_FILE = ROOT / "tests" / "screenshots" / "browser_latency.json"  # test_browser.py writes it
 
 
+def require_chromium(what: str = "browser tests") -> None:
+    """In a test: go on with Chromium; without it skip with one line, except in CI (CI=true), where
+    a missing browser is a failure (.ci/run installs it), so no browser check is skipped there."""
+    if CHROMIUM.exists():
+        return
+    import pytest
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI: {CHROMIUM} is missing (.ci/run installs it: apt-get install chromium)")
+    pytest.skip(f"{what} need Chromium at {CHROMIUM} (apt-get install chromium)")
+
+
 def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
     """Poll `condition()` until it returns a truthy value; TimeoutError naming `what` if never."""
     deadline = time.monotonic() + timeout

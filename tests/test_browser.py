@@ -50,12 +50,6 @@ CLOSE_TIMEOUT = 60       # s: a closed tab's kernel shut down
 RESULTS = {"latency": {}, "drag": {}, "walk": {}, "notebook7": {}}
 
 
-def require_chromium():
-    if lab.CHROMIUM.exists():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI: {lab.CHROMIUM} is missing (.ci/run installs it: apt-get install chromium)")
-    pytest.skip(f"browser tests need Chromium at {lab.CHROMIUM} (apt-get install chromium)")
 
 
 def screenshot(page, name: str) -> Path | None:
@@ -105,7 +99,7 @@ class MemorySampler(threading.Thread):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    require_chromium()
+    lab.require_chromium()
     lab_server = lab.LabServer(ROOT / "notebooks", tmp_path_factory.mktemp("jupyterlab"),
                                token=secrets.token_hex(16), stack="course")
     try:
@@ -579,7 +573,7 @@ def connection(server, kernel: str) -> dict:
 @contextlib.contextmanager
 def stock_server(tmp_path, **env):
     """A server of the stock stack (no course configuration but what `env` points it to)."""
-    require_chromium()
+    lab.require_chromium()
     (tmp_path / "empty").mkdir()
     (tmp_path / "lab").mkdir()
     stock = lab.LabServer(tmp_path / "empty", tmp_path / "lab", secrets.token_hex(16), stack="stock", env=env)

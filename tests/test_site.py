@@ -53,8 +53,7 @@ def pages(site: Path) -> list[Path]:
 @pytest.fixture(scope="module")
 def loaded(site):
     """Each page loaded in Chromium: what it requested, logged and showed."""
-    if not lab.CHROMIUM.exists():
-        pytest.skip(f"the site's browser checks need Chromium at {lab.CHROMIUM}")
+    lab.require_chromium("the site's browser checks")
     out = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(lab.CHROMIUM), args=lab.CHROMIUM_ARGS)
@@ -114,6 +113,17 @@ def test_every_figure_says_what_it_shows_and_no_two_say_the_same(loaded):
     assert not any(bad.values()), {p: b[:2] for p, b in bad.items() if b}
     shared = [a for a, n in Counter(a for s in loaded.values() for a in s["alts"]).items() if n > 1]
     assert not shared, f"alt texts used by more than one figure: {shared[:3]}"
+
+
+def test_every_dashboard_says_the_sliders_and_readout_it_was_drawn_at(loaded):
+    """A static page has no live readout: the line under each dashboard's PNG (tools/site.py) gives it."""
+    for page, seen in loaded.items():
+        dashboards = [a for a in seen["alts"] if a.startswith("Dashboard with sliders")]
+        assert seen["text"].count("Drawn at ") == len(dashboards), page
+        readouts = [a.split(" Readout: ", 1)[1][:25] for a in dashboards if " Readout: " in a]
+        shown = seen["text"].replace("\u2019", "'")  # Sphinx's smart quotes
+        assert all(r in shown for r in readouts), (page, readouts)
+    assert sum("Drawn at " in s["text"] for s in loaded.values()) >= 6  # the lessons with dashboards
 
 
 def test_the_alt_text_check_can_fail():
