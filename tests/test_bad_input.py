@@ -142,6 +142,7 @@ NOTHING_TO_GET_WRONG = {
     "l02_lvm.linear_dashboard": "no arguments", "l02_network.dashboard": "no arguments",
     "l04_theta_phi.data_set": "no arguments", "l00_start.dashboard": "no arguments",
     "l04_theta_phi.dependencies": "called with the dashboard's own defaults",
+    "l04_theta_phi.at_theta": "called by lesson 04's check and further/04c with ml_theta's θ",
     "l02_lvm.linear_dependencies": "called by a check cell with the dashboard's own values",
     "common.positions": "called by a check cell with a dashboard's slider constants",
 }

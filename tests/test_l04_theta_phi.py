@@ -184,3 +184,18 @@ def test_the_toggles_take_a_bool_or_0_1(on):
     assert toggle.value is True
     toggle.value = 0
     assert toggle.value is False
+
+
+def test_at_theta_is_the_closed_form_total_and_phi_star():
+    """mean log N(x; b, w² + σ²) and φ*(θ) = (w/v, -bw/v, σ/√v), v = w² + σ², at θ = (sign · w, b, σ)."""
+    x = D.data_set()
+    theta = {"w": 0.7, "b": -0.3, "sigma": 1.2}
+    for sign in (1.0, -1.0):
+        w, b, sigma = sign * theta["w"], theta["b"], theta["sigma"]
+        v = w**2 + sigma**2
+        total, phi = D.at_theta(x, theta, sign)
+        marginal = torch.distributions.Normal(torch.tensor(b, dtype=x.dtype), math.sqrt(v))
+        expected = marginal.log_prob(x).mean().item()
+        assert abs(total - expected) < 1e-12
+        closed_form = (w / v, -b * w / v, sigma / math.sqrt(v))
+        assert max(abs(p - e) for p, e in zip(phi, closed_form, strict=True)) < 1e-12

@@ -47,6 +47,20 @@ def _set(vae: LinearVAE, theta: dict, phi: dict) -> LinearVAE:
                       V=phi["a"], c=phi["c"], log_v=2 * math.log(phi["s"]))
 
 
+def _phi_star(vae: LinearVAE) -> dict:
+    """φ*(θ) = (a, c, s), the encoder that makes q_φ(z|x) the exact posterior at the vae's θ."""
+    best = vae.best_encoder()
+    return {"a": best["V"].item(), "c": best["c"].item(), "s": (0.5 * best["log_v"]).exp().item()}
+
+
+def at_theta(x: torch.Tensor, theta: dict, sign: float = 1.0) -> tuple[float, list[float]]:
+    """(mean log p_θ(x) over x, φ*(θ) as [a, c, s]) at θ = (sign · w, b, σ): what the dashboard shows with
+    φ = φ*(θ) ticked (lesson 04, further/04c)."""
+    vae = LinearVAE(1, 1).assign(W=sign * theta["w"], mu=theta["b"], log_sigma2=2 * math.log(theta["sigma"]))
+    with torch.no_grad():
+        return vae.marginal().log_prob(x).mean().item(), list(_phi_star(vae).values())
+
+
 class _Toggle(W.Checkbox):
     """A checkbox that also reads as a two-position control (min 0, max 1, step 1) and takes 0/1 or a
     bool, so code that moves controls at random (harness.dashboards) can set it."""
@@ -78,8 +92,7 @@ class _SplitView:
         phi = {k: v[k] for k in PHI}
         _set(self.vae, theta, phi)
         if phi_star:
-            best = self.vae.best_encoder()
-            phi = {"a": best["V"].item(), "c": best["c"].item(), "s": (0.5 * best["log_v"]).exp().item()}
+            phi = _phi_star(self.vae)
             _set(self.vae, theta, phi)
         return theta, phi
 
