@@ -5,8 +5,8 @@
         usual mistake the answer matches, else what to look at
     choose("what φ moves", {"q", "ELBO"}, correct={...}, why={...})   names each misplaced option, with why;
         once the learner's own answer is right, every option's why
-A wrong answer raises NotYet, which Jupyter shows as its message alone (no traceback of the hidden cell).
     answer = attempt(my_function, reference_function)   yours once it is written, else the reference
+A wrong answer raises NotYet, which Jupyter shows as its message alone (no traceback of the hidden cell).
 Under the tests (VAELIB_CHECK_WRONG_ANSWERS set) each check also asserts that its named wrong answers
 would each be told by name.
 """
@@ -124,8 +124,10 @@ def attempt(yours, reference):
 
     def run(*args, **kwargs):
         try:
-            _LAST_ATTEMPT["yours"] = True
-            return yours(*args, **kwargs)
+            _LAST_ATTEMPT["yours"] = None
+            answer = yours(*args, **kwargs)
+            _LAST_ATTEMPT["yours"] = True  # only once the learner's function has answered
+            return answer
         except NotImplementedError:
             _LAST_ATTEMPT["yours"] = False
             print(f"({yours.__name__} is not written yet: showing the reference answer instead)")
