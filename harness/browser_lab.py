@@ -676,7 +676,9 @@ CONTROL_CELLS = [
     "import io\nimport ipywidgets as W\nfrom PIL import Image\n"
     "buffer = io.BytesIO()\nImage.new('RGB', (40, 20), 'teal').save(buffer, 'png')\n"
     "W.VBox([W.FloatSlider(description='frozen'), W.Image(value=buffer.getvalue())])",
-    "1 / 0",
+    # Run All sends every cell's request at once; the kernel aborts only those queued when the
+    # error comes (ipykernel's stop_on_error_timeout is 0), so the error waits until they are in.
+    "import time\ntime.sleep(2)\n1 / 0",
     "print('not reached: Run All stops at the error')",
 ]
 
