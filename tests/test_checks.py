@@ -108,6 +108,20 @@ def test_the_reasons_show_once_the_learner_has_answered_and_not_under_the_refere
     assert capsys.readouterr().out == "q: exact\n- A belongs: A's reason\n- B does not belong: B's reason\n"
 
 
+def test_a_numbers_reason_shows_once_the_learners_own_answer_is_right(capsys):
+    def stub():
+        raise NotImplementedError
+
+    check("r", attempt(stub, lambda: 0.5)(), 0.5, why="because")
+    assert capsys.readouterr().out.splitlines() == [
+        "(stub is not written yet: showing the reference answer instead)", "r: exact"]
+    check("r", attempt(lambda: 0.5, lambda: 0.5)(), 0.5, why="because")
+    assert capsys.readouterr().out == "r: exact\nbecause\n"
+    with pytest.raises(NotYet) as caught:
+        check("r", attempt(lambda: 0.7, lambda: 0.5)(), 0.5, why="because")
+    assert "because" not in str(caught.value)
+
+
 def test_a_wrong_answer_shows_its_message_not_the_hidden_cells_source():
     with pytest.raises(NotYet) as caught:
         choose("q", {"B"}, correct={"A"}, why={"A": "A's reason", "B": "B's reason"})

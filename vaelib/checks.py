@@ -1,8 +1,10 @@
 """Every lesson: self-checks, for the exercises (is your answer right?) and the set-up (machine ready?).
 
-    check("sigma_hat", mine, reference, wrong={"you divided by N - 1: the MLE divides by N": unbiased})
-        prints "sigma_hat: close (largest difference 3e-08)", or raises an AssertionError naming the
-        usual mistake the answer matches, else what to look at
+    check("sigma_hat", mine, reference, wrong={"you divided by N - 1: the MLE divides by N": unbiased},
+          why="why it is so")
+        prints "sigma_hat: close (largest difference 3e-08)", then `why` once the learner's own answer
+        is right, or raises an AssertionError naming the usual mistake the answer matches, else what to
+        look at
     choose("what φ moves", {"q", "ELBO"}, correct={...}, why={...})   names each misplaced option, with why;
         once the learner's own answer is right, every option's why
     answer = attempt(my_function, reference_function)   yours once it is written, else the reference
@@ -63,18 +65,21 @@ def _verdict(answer, expected, *, rtol=1e-5, atol=1e-8, wrong=None) -> tuple[boo
 
 
 def check(name: str, answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8, hint: str = "",
-          wrong: dict | None = None) -> None:
+          wrong: dict | None = None, why: str = "") -> None:
     """Compare `answer` with `expected` elementwise: print 'exact' or 'close', or raise an
-    AssertionError. wrong: {the mistake, said to the learner: the value it gives}."""
+    AssertionError. wrong: {the mistake, said to the learner: the value it gives}; why: printed once
+    the learner's own function has answered right (not under the reference: it would give it away)."""
     if answer is None or answer is Ellipsis:
         raise NotYet(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
-    _LAST_ATTEMPT["yours"] = None  # (an attempt's flag is for the next choose() alone)
+    yours, _LAST_ATTEMPT["yours"] = _LAST_ATTEMPT["yours"], None  # an attempt's flag: for the next check
     _self_test(name, expected, rtol, atol, wrong)
     passed, message = _verdict(answer, expected, rtol=rtol, atol=atol, wrong=wrong)
     if not passed:
         named = message.startswith("this is a usual wrong answer")
         raise NotYet(f"{name}: {message} {'' if named else hint}".strip())
     print(f"{name}: {message}")
+    if yours and why:
+        print(why)
 
 
 def _self_test(name, expected, rtol, atol, wrong):
@@ -96,8 +101,8 @@ def choose(name: str, answer, correct, why: dict[str, str]) -> None:
     option on the wrong side with its explanation."""
     if answer is None or answer is Ellipsis:
         raise NotYet(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
-    answer, correct, yours = set(answer), set(correct), _LAST_ATTEMPT["yours"]
-    _LAST_ATTEMPT["yours"] = None
+    answer, correct = set(answer), set(correct)
+    yours, _LAST_ATTEMPT["yours"] = _LAST_ATTEMPT["yours"], None
     unknown = answer - set(why)
     if unknown:
         raise ValueError(f"answer: expected options among {sorted(why)}, got {sorted(unknown)} ({name})")
