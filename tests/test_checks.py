@@ -41,6 +41,9 @@ def test_attempt_uses_your_function_once_written_else_the_reference(capsys):
 
     assert attempt(mine, reference)(3) == 6
     assert "not written yet" in capsys.readouterr().out
+    answer = attempt(mine, reference)
+    assert [answer(1), answer(2)] == [2, 4]  # a check that calls it twice says so once
+    assert capsys.readouterr().out.count("not written yet") == 1
 
     def mine_written(x):
         return 2 * x + 1

@@ -127,6 +127,8 @@ def attempt(yours, reference):
     if not callable(yours) or not callable(reference):
         raise ValueError("attempt: expected two functions (yours, reference)")
 
+    said = []  # the note, once per attempt however often a check calls it
+
     def run(*args, **kwargs):
         try:
             _LAST_ATTEMPT["yours"] = None
@@ -135,7 +137,9 @@ def attempt(yours, reference):
             return answer
         except NotImplementedError:
             _LAST_ATTEMPT["yours"] = False
-            print(f"({yours.__name__} is not written yet: showing the reference answer instead)")
+            if not said:
+                print(f"({yours.__name__} is not written yet: showing the reference answer instead)")
+                said.append(True)
             return reference(*args, **kwargs)
 
     run.__name__ = yours.__name__
