@@ -13,7 +13,7 @@ def test_exact_and_close_answers_pass_and_say_so(capsys):
 
 
 def test_a_wrong_answer_raises_with_the_largest_difference_and_the_hint():
-    with pytest.raises(AssertionError, match=r"largest difference 0.5 at index \(1,\).*divide by N"):
+    with pytest.raises(AssertionError, match=r"largest difference 0.5 in entry 2 of 2.*divide by N"):
         check("sigmas", [1.0, 2.5], [1.0, 2.0], hint="Did you divide by N?")
 
 

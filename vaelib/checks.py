@@ -58,7 +58,8 @@ def _verdict(answer, expected, *, rtol=1e-5, atol=1e-8, wrong=None) -> tuple[boo
         w = _as_tensor(mistake, value)
         if w.shape == a.shape and bool(torch.isclose(a, w, rtol=rtol, atol=atol).all()):
             return False, f"this is a usual wrong answer: {mistake}."
-    where = "" if a.dim() == 0 else f" at index {tuple(int(i) for i in torch.nonzero(diff == worst)[0])}"
+    at = tuple(int(i) for i in torch.nonzero(diff == worst)[0]) if a.dim() else ()
+    where = f" in entry {at[0] + 1} of {a.numel()}" if a.dim() == 1 else f" at index {at}" if at else ""
     got, want = a.flatten()[diff.flatten().argmax()].item(), e.flatten()[diff.flatten().argmax()].item()
     return False, (f"largest difference {worst:.3g}{where} (yours {got:.6g}, expected {want:.6g}; "
                    f"tolerance rtol={rtol:g}, atol={atol:g}).")
