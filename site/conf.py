@@ -37,9 +37,13 @@ html_context = {"default_mode": "light"}  # unset, the theme logs "Got invalid t
 # "Search" over "Search Ctrl+K"; a collapsed cell's "Toggle hidden content" over "Show code cell
 # source"). Without the aria-label the accessible name is the visible text itself.
 HIDING_LABELS = ('aria-label="Toggle hidden content"', 'aria-label="Search"')
+# Landmarks (axe-core's region, "moderate"): the theme's primary sidebar (the course's title, the search
+# and the table of contents) is a plain div, so its title sat outside every landmark on every page.
+LANDMARKS = {'<div id="pst-primary-sidebar" class=':
+             '<div id="pst-primary-sidebar" role="navigation" aria-label="The course" class='}
 
 
-def _visible_text_as_name(app, exception):
+def _accessible_markup(app, exception):
     import pathlib
 
     if exception is not None or app.builder.format != "html":
@@ -49,9 +53,11 @@ def _visible_text_as_name(app, exception):
         fixed = html
         for label in HIDING_LABELS:
             fixed = fixed.replace(" " + label, "")
+        for plain, landmark in LANDMARKS.items():
+            fixed = fixed.replace(plain, landmark)
         if fixed != html:
             page.write_text(fixed, encoding="utf-8")
 
 
 def setup(app):
-    app.connect("build-finished", _visible_text_as_name)
+    app.connect("build-finished", _accessible_markup)

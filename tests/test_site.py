@@ -8,7 +8,7 @@ build). Then every page is loaded and:
 - no `$...$` is left as text once MathJax has typeset the page;
 - every image has an alt text that says something (not nbconvert's "No description has been provided"),
   and no two images of the site share one;
-- axe-core (npm, site/node_modules), injected into the page, finds no serious or critical violation;
+- axe-core (npm, site/node_modules), injected into the page, finds no violation of any impact;
 - every link to another page of the site, and every #anchor, leads somewhere.
 The counts are printed at the end of the run.
 """
@@ -132,9 +132,9 @@ def test_the_alt_text_check_can_fail():
     assert not says_something("") and says_something("The prior and the posterior at x = 1.0")
 
 
-def test_axe_finds_no_serious_or_critical_violation(loaded):
-    worst = {p: [v for v in s["axe"] if v["impact"] in ("serious", "critical")] for p, s in loaded.items()}
-    assert not any(worst.values()), {p: v for p, v in worst.items() if v}
+def test_axe_finds_no_violation(loaded):
+    found = {p: s["axe"] for p, s in loaded.items() if s["axe"]}  # of any impact, moderate and minor too
+    assert not found, found
 
 
 class _Links(HTMLParser):
