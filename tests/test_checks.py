@@ -1,10 +1,19 @@
 """vaelib.checks: the exercises' self-checks must pass right answers and fail wrong ones."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
+from vaelib import checks
 from vaelib.checks import NotYet, attempt, check, choose, environment
 
+
+@pytest.fixture(autouse=True)
+def new_cell():
+    """Each test starts as a notebook cell does: no attempt made yet (IPython's pre_run_cell hook)."""
+    checks._new_cell()
 
 def test_exact_and_close_answers_pass_and_say_so(capsys):
     check("mean", 2.0, 2.0)
@@ -109,6 +118,28 @@ def test_the_reasons_show_once_the_learner_has_answered_and_not_under_the_refere
         "(stub is not written yet: showing the reference answer instead)", "q: exact"]
     choose("q", attempt(lambda: {"A"}, lambda: {"A"})(), correct={"A"}, why=why)
     assert capsys.readouterr().out == "q: exact\n- A belongs: A's reason\n- B does not belong: B's reason\n"
+
+
+def test_every_check_in_the_answers_cell_says_why_and_the_next_cell_starts_afresh(capsys):
+    why = {"A": "A's reason", "B": "B's reason"}
+    mine = attempt(lambda: {"A"}, lambda: {"A"})()
+    choose("first", mine, correct={"A"}, why=why)
+    choose("second", mine, correct={"A"}, why=why)  # one cell, two questions (lesson 00's exercise 1)
+    assert capsys.readouterr().out.count("- A belongs") == 2
+    checks._new_cell()
+    choose("next cell", {"A"}, correct={"A"}, why=why)
+    assert capsys.readouterr().out == "next cell: exact\n"
+
+
+def test_under_ipython_the_flag_is_reset_before_each_cell():
+    code = ("from IPython.core.interactiveshell import InteractiveShell\n"
+            "shell = InteractiveShell.instance()\n"
+            "shell.run_cell('from vaelib import checks\\nchecks.attempt(lambda: 1, lambda: 1)()\\n"
+            "in_its_cell = checks._LAST_ATTEMPT[\"yours\"]')\n"
+            "shell.run_cell('in_the_next = checks._LAST_ATTEMPT[\"yours\"]')\n"
+            "print(shell.user_ns['in_its_cell'], shell.user_ns['in_the_next'])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "None"], out
 
 
 def test_a_numbers_reason_shows_once_the_learners_own_answer_is_right(capsys):

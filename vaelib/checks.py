@@ -18,7 +18,25 @@ import os
 import torch
 
 _WRONG_ANSWERS_TESTED = "VAELIB_CHECK_WRONG_ANSWERS"  # a file: each self-test appends a line to it
-_LAST_ATTEMPT = {"yours": None}  # the last attempt() ran the learner's function (True) or the reference
+_LAST_ATTEMPT = {"yours": None}  # in this cell, the last attempt() ran the learner's function (True) or not
+
+
+def _new_cell(*_info) -> None:
+    """IPython's pre_run_cell hook: an attempt's flag holds for the rest of its own cell, in every check."""
+    _LAST_ATTEMPT["yours"] = None
+
+
+def _scope_attempts_to_cells() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with every Jupyter kernel
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.events.register("pre_run_cell", _new_cell)
+
+
+_scope_attempts_to_cells()
 
 
 class NotYet(AssertionError):
@@ -72,7 +90,7 @@ def check(name: str, answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8
     the learner's own function has answered right (not under the reference: it would give it away)."""
     if answer is None or answer is Ellipsis:
         raise NotYet(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
-    yours, _LAST_ATTEMPT["yours"] = _LAST_ATTEMPT["yours"], None  # an attempt's flag: for the next check
+    yours = _LAST_ATTEMPT["yours"]
     _self_test(name, expected, rtol, atol, wrong)
     passed, message = _verdict(answer, expected, rtol=rtol, atol=atol, wrong=wrong)
     if not passed:
@@ -102,8 +120,7 @@ def choose(name: str, answer, correct, why: dict[str, str]) -> None:
     option on the wrong side with its explanation."""
     if answer is None or answer is Ellipsis:
         raise NotYet(f"{name}: no answer yet (got {answer!r}); fill in the exercise cell above.")
-    answer, correct = set(answer), set(correct)
-    yours, _LAST_ATTEMPT["yours"] = _LAST_ATTEMPT["yours"], None
+    answer, correct, yours = set(answer), set(correct), _LAST_ATTEMPT["yours"]
     unknown = answer - set(why)
     if unknown:
         raise ValueError(f"answer: expected options among {sorted(why)}, got {sorted(unknown)} ({name})")
