@@ -115,7 +115,7 @@ def test_the_reasons_show_once_the_learner_has_answered_and_not_under_the_refere
 
     choose("q", attempt(stub, lambda: {"A"})(), correct={"A"}, why=why)
     assert capsys.readouterr().out.splitlines() == [
-        "(stub is not written yet: showing the reference answer instead)", "q: exact"]
+        "(stub is not written yet: checking the reference answer instead)", "q: exact"]
     choose("q", attempt(lambda: {"A"}, lambda: {"A"})(), correct={"A"}, why=why)
     assert capsys.readouterr().out == "q: exact\n- A belongs: A's reason\n- B does not belong: B's reason\n"
 
@@ -148,7 +148,7 @@ def test_a_numbers_reason_shows_once_the_learners_own_answer_is_right(capsys):
 
     check("r", attempt(stub, lambda: 0.5)(), 0.5, why="because")
     assert capsys.readouterr().out.splitlines() == [
-        "(stub is not written yet: showing the reference answer instead)", "r: exact"]
+        "(stub is not written yet: checking the reference answer instead)", "r: exact"]
     check("r", attempt(lambda: 0.5, lambda: 0.5)(), 0.5, why="because")
     assert capsys.readouterr().out == "r: exact\nbecause\n"
     with pytest.raises(NotYet) as caught:

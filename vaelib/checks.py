@@ -156,7 +156,7 @@ def attempt(yours, reference):
         except NotImplementedError:
             _LAST_ATTEMPT["yours"] = False
             if not said:
-                print(f"({yours.__name__} is not written yet: showing the reference answer instead)")
+                print(f"({yours.__name__} is not written yet: checking the reference answer instead)")
                 said.append(True)
             return reference(*args, **kwargs)
 
