@@ -1,6 +1,6 @@
-"""Lesson 04's θ-and-φ dashboard (vaelib.dashboards.l04_theta_phi): φ moves only the split, θ can
-move the total; the toggles reach KL = 0 and the maximum over θ and grey out what they set; the
-readout says what each move changed; what it draws is the closed form's."""
+"""Lesson 04's θ-and-φ dashboard (vaelib.dashboards.l04_theta_phi) and its model (vaelib.theta_phi):
+φ moves only the split, θ can move the total; the toggles reach KL = 0 and the maximum over θ and grey
+out what they set; the readout says what each move changed; what it draws is the closed form's."""
 
 import math
 
@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from vaelib import theta_phi as M
 from vaelib.dashboards import l04_theta_phi as D
 from vaelib.joint import LinearGaussianLVM
+from vaelib.linear_vae import ml_theta_1d
 
 F64 = torch.float64
 
@@ -30,19 +32,19 @@ def closed_form(v: dict, x: torch.Tensor) -> LinearGaussianLVM:
 
 
 def test_data_come_from_the_fixed_truth():
-    x = D.data_set()
-    assert x.shape == (200, 1) and torch.equal(x, D.data_set())  # seeded
-    assert abs(x.mean().item() - D._TRUTH["b"]) < 0.3
-    assert abs(x.var().item() - (D._TRUTH["w"] ** 2 + D._TRUTH["sigma"] ** 2)) < 0.6
+    x = M.data_set()
+    assert x.shape == (200, 1) and torch.equal(x, M.data_set())  # seeded
+    assert abs(x.mean().item() - M._TRUTH["b"]) < 0.3
+    assert abs(x.var().item() - (M._TRUTH["w"] ** 2 + M._TRUTH["sigma"] ** 2)) < 0.6
 
 
 @pytest.mark.parametrize("name", ["a", "c", "s", "w", "b", "sigma"])
 def test_moving_phi_changes_only_the_split_and_moving_theta_the_total(dash, name):
-    dash.update(**D.DEFAULTS, phi_star=False, theta_ml=False)
+    dash.update(**M.DEFAULTS, phi_star=False, theta_ml=False)
     before = numbers(dash)
-    dash.update(**{name: D.DEFAULTS[name] + 0.1})
+    dash.update(**{name: M.DEFAULTS[name] + 0.1})
     after = numbers(dash)
-    if name in D.PHI:  # (that the total holds no φ is by construction; its value is checked below)
+    if name in M.PHI:  # (that the total holds no φ is by construction; its value is checked below)
         assert abs(after["kl"] - before["kl"]) > 1e-4
         assert after["elbo"] - before["elbo"] == pytest.approx(before["kl"] - after["kl"], abs=1e-12)
         said = ("changed only the split", f"φ ({D._SYMBOL[name]})")
@@ -53,7 +55,7 @@ def test_moving_phi_changes_only_the_split_and_moving_theta_the_total(dash, name
 
 
 def test_the_split_adds_up_and_each_part_is_the_closed_form(dash):
-    x, rng = D.data_set(), np.random.default_rng(0)
+    x, rng = M.data_set(), np.random.default_rng(0)
     for _ in range(20):
         v = {k: float(rng.uniform(lo, hi)) for k, (lo, hi, _) in D._RANGES.items()}
         dash.update(**v, phi_star=False, theta_ml=False)
@@ -71,24 +73,24 @@ def test_the_split_adds_up_and_each_part_is_the_closed_form(dash):
 
 
 def test_phi_star_closes_the_kl_and_theta_ml_reaches_the_maximum(dash):
-    x = D.data_set()
+    x = M.data_set()
     for w, sigma in [(0.5, 1.0), (-2.0, 0.3), (0.0, 2.0)]:
         dash.update(w=w, sigma=sigma, phi_star=True, theta_ml=False)
         assert abs(numbers(dash)["kl"]) < 1e-12 and "φ*(θ) = (a, c, s)" in dash.readout.value
         dash.update(theta_ml=True)
         t, view = numbers(dash), dash.draw.__self__
-        theta = D.ml_theta(x, w, sigma)  # (at the maximum, -½ log(2πe var x): lesson 04's check)
+        theta = ml_theta_1d(x, w, sigma)  # (at the maximum, -½ log(2πe var x): lesson 04's check)
         assert t["total"] == pytest.approx(view.best, abs=1e-12) and abs(t["kl"]) < 1e-12
         at_ml = closed_form(theta, x).marginal().log_prob(x).mean().item()
         assert t["total"] == pytest.approx(at_ml, abs=1e-10)
         assert theta["w"] / theta["sigma"] == pytest.approx(w / sigma)  # the sliders' direction kept
-    dash.update(**D.DEFAULTS, phi_star=False, theta_ml=False)
+    dash.update(**M.DEFAULTS, phi_star=False, theta_ml=False)
 
 
 def test_the_curves_drawn_are_the_closed_form_densities(dash):
     v = {"w": -1.2, "b": 0.3, "sigma": 0.7, "a": 0.4, "c": -0.2, "s": 0.5}
     dash.update(**v, phi_star=False, theta_ml=False)
-    view, x = dash.draw.__self__, D.data_set()
+    view, x = dash.draw.__self__, M.data_set()
     model = closed_form(v, x)
     xs, ys = view.marginal_line.get_data()
     np.testing.assert_allclose(ys, model.marginal().log_prob(torch.as_tensor(xs)).exp().numpy(), rtol=1e-12)
@@ -98,14 +100,14 @@ def test_the_curves_drawn_are_the_closed_form_densities(dash):
     for seg, xi in zip(view.q_lines.get_segments(), view.marked[:, 0], strict=True):
         q = torch.distributions.Normal(v["a"] * xi + v["c"], v["s"]).log_prob(torch.as_tensor(seg[:, 0]))
         np.testing.assert_allclose(seg[:, 1], q.exp().numpy(), rtol=1e-10)
-    dash.update(**D.DEFAULTS)
+    dash.update(**M.DEFAULTS)
 
 
 def test_theta_can_move_only_the_split_where_p_x_sees_w_and_sigma_through_w2_plus_sigma2(dash):
     """p_θ(x) = N(b, w² + σ²): w -> -w, or (w, σ) along w² + σ² = const, keeps the total and moves
     the posterior, so only the split changes; the readout says so and says why."""
     for move in ({"w": -0.5}, {"w": 0.6, "sigma": 0.8}):
-        dash.update(**{**D.DEFAULTS, "w": 0.8, "sigma": 0.6} if "sigma" in move else D.DEFAULTS,
+        dash.update(**{**M.DEFAULTS, "w": 0.8, "sigma": 0.6} if "sigma" in move else M.DEFAULTS,
                     phi_star=False, theta_ml=False)
         before = numbers(dash)
         dash.update(**move)
@@ -115,10 +117,10 @@ def test_theta_can_move_only_the_split_where_p_x_sees_w_and_sigma_through_w2_plu
 
 
 def test_a_ticked_toggle_greys_out_and_names_the_sliders_it_sets(dash):
-    dash.update(**D.DEFAULTS, phi_star=False, theta_ml=False)
-    assert not any(dash.controls[k].disabled for k in D.THETA + D.PHI)
+    dash.update(**M.DEFAULTS, phi_star=False, theta_ml=False)
+    assert not any(dash.controls[k].disabled for k in M.THETA + M.PHI)
     dash.update(phi_star=True)
-    assert all(dash.controls[k].disabled for k in D.PHI) and not dash.controls["b"].disabled
+    assert all(dash.controls[k].disabled for k in M.PHI) and not dash.controls["b"].disabled
     dash.update(a=1.5)
     assert "no change: a is set by φ = φ*(θ) while ticked" in dash.readout.value
     dash.update(theta_ml=True)
@@ -128,15 +130,15 @@ def test_a_ticked_toggle_greys_out_and_names_the_sliders_it_sets(dash):
     dash.update(w=1.2)  # both ticked: θ slides along the half-circle, φ*(θ) follows, nothing changes
     assert "changed neither the total nor the split" in dash.readout.value
     dash.update(phi_star=False, theta_ml=False)
-    assert not any(dash.controls[k].disabled for k in D.THETA + D.PHI)
-    dash.update(**D.DEFAULTS)
+    assert not any(dash.controls[k].disabled for k in M.THETA + M.PHI)
+    dash.update(**M.DEFAULTS)
 
 
 def test_a_move_that_changes_neither_part_is_explained_by_what_moved(dash):
     """A slider can move θ or φ and leave both the total and the KL where they were. The readout
     says why in each case, and speaks of the half-circle of θ_ML only when both toggles are ticked."""
-    dash.update(**D.DEFAULTS, phi_star=False, theta_ml=False)
-    x, v = D.data_set(), D.DEFAULTS
+    dash.update(**M.DEFAULTS, phi_star=False, theta_ml=False)
+    x, v = M.data_set(), M.DEFAULTS
     a_star = v["w"] / (v["w"] ** 2 + v["sigma"] ** 2)  # φ*(θ)'s a: 0.4; the mean KL is a parabola in a
     assert a_star == pytest.approx(0.4)
     before = numbers(dash)
@@ -155,16 +157,16 @@ def test_a_move_that_changes_neither_part_is_explained_by_what_moved(dash):
     dash.update(w=-0.5)
     said = dash.readout.value
     assert "θ (w)</b> changed neither" in said and "θ moved, but" in said and "half-circle" not in said
-    dash.update(**D.DEFAULTS, phi_star=True)  # φ*(θ) ticked: KL 0 before and after, w -> -w keeps the total
+    dash.update(**M.DEFAULTS, phi_star=True)  # φ*(θ) ticked: KL 0 before and after, w -> -w keeps the total
     dash.update(w=-0.5)
     said = dash.readout.value
     assert "changed neither" in said and "w² + σ²" in said and "φ*(θ) keeps the KL at 0" in said
     assert "half-circle" not in said
-    dash.update(**D.DEFAULTS, phi_star=False, theta_ml=False)
+    dash.update(**M.DEFAULTS, phi_star=False, theta_ml=False)
 
 
 def test_values_below_the_bar_s_floor_are_marked_and_said(dash):
-    dash.update(**D.DEFAULTS, phi_star=False, theta_ml=False)
+    dash.update(**M.DEFAULTS, phi_star=False, theta_ml=False)
     view = dash.draw.__self__
     assert len(view.bar.off_scale.get_xdata()) == 0
     dash.update(sigma=0.2)  # mean ELBO -34.6 nats, below the floor (best - 6)
@@ -172,7 +174,7 @@ def test_values_below_the_bar_s_floor_are_marked_and_said(dash):
     assert t["elbo"] < view.floor < t["total"] and len(view.bar.off_scale.get_xdata()) == 1
     assert "▼ the mean ELBO below the panel's floor" in dash.readout.value
     assert view.bar.kl.get_y() == view.floor  # the red part starts at the floor, clipped
-    dash.update(**D.DEFAULTS)
+    dash.update(**M.DEFAULTS)
 
 
 @pytest.mark.parametrize("on", [1, True])
@@ -188,12 +190,12 @@ def test_the_toggles_take_a_bool_or_0_1(on):
 
 def test_at_theta_is_the_closed_form_total_and_phi_star():
     """mean log N(x; b, w² + σ²) and φ*(θ) = (w/v, -bw/v, σ/√v), v = w² + σ², at θ = (sign · w, b, σ)."""
-    x = D.data_set()
+    x = M.data_set()
     theta = {"w": 0.7, "b": -0.3, "sigma": 1.2}
     for sign in (1.0, -1.0):
         w, b, sigma = sign * theta["w"], theta["b"], theta["sigma"]
         v = w**2 + sigma**2
-        total, phi = D.at_theta(x, theta, sign)
+        total, phi = M.at_theta(x, theta, sign)
         marginal = torch.distributions.Normal(torch.tensor(b, dtype=x.dtype), math.sqrt(v))
         expected = marginal.log_prob(x).mean().item()
         assert abs(total - expected) < 1e-12

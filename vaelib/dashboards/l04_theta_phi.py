@@ -1,6 +1,6 @@
 """Lesson 04: θ and φ side by side. θ = (w, b, σ) can move the total mean log p_θ(x); φ = (a, c, s) never
 can: it moves only the split into the mean ELBO and the mean KL(q_φ(z|x) ‖ p_θ(z|x)). The model is the
-linear VAE with d = q = 1 (vaelib.linear_vae), q_φ(z|x) = N(a x + c, s²), on 200 points drawn from θ_true;
+linear VAE with d = q = 1 of vaelib.theta_phi, q_φ(z|x) = N(a x + c, s²), on its 200 points drawn from θ_true;
 every number in closed form (the total, the ELBO and the KL by three different formulas).
 """
 
@@ -12,53 +12,21 @@ import torch
 import traitlets
 from matplotlib.collections import LineCollection
 
-from vaelib import dependency, validate
+from vaelib import theta_phi, validate
 from vaelib.dashboards import register
 from vaelib.dashboards.common import SplitBar, normal_pdf
-from vaelib.dependency import DependencyMatrix
-from vaelib.joint import LinearGaussianLVM
-from vaelib.linear_vae import LinearVAE
-from vaelib.linear_vae import ml_theta_1d as ml_theta
+from vaelib.linear_vae import LinearVAE, ml_theta_1d
+from vaelib.theta_phi import DEFAULTS, PHI, THETA, data_set
 from vaelib.widgets import Dashboard, slider
 
-_TRUTH = {"w": 1.5, "b": 0.5, "sigma": 0.8}  # θ_true, the member the data are drawn from (prior N(0, 1))
-N_POINTS, SEED = 200, 4
-THETA, PHI = ("w", "b", "sigma"), ("a", "c", "s")
 _RANGES = {"w": (-2.5, 2.5, 0.05), "b": (-2.0, 2.0, 0.05), "sigma": (0.2, 2.5, 0.05),
           "a": (-2.0, 2.0, 0.02), "c": (-2.0, 2.0, 0.02), "s": (0.05, 1.5, 0.01)}
-DEFAULTS = {"w": 0.5, "b": 0.0, "sigma": 1.0, "a": 0.2, "c": 0.0, "s": 0.6}
 _SYMBOL = {"w": "w", "b": "b", "sigma": "σ", "a": "a", "c": "c", "s": "s"}
-X_VIEW, Z_VIEW, DENSITY_TOP = (-5.0, 6.0), (-3.5, 3.5), 1.8
+_X_VIEW, _Z_VIEW, _DENSITY_TOP = (-5.0, 6.0), (-3.5, 3.5), 1.8
 _MARKED = (0.1, 0.5, 0.9)  # the three data points shown in the middle panel: these quantiles of x
 _DEPTH = 6.0  # the bar shows the _DEPTH nats below the best total; lower values are marked ▼ at its floor
 _OVERRIDES = {"phi_star": ("a", "c", "s"), "theta_ml": ("b",)}  # the sliders a ticked toggle sets
 _TOGGLES = {"phi_star": "φ = φ*(θ)", "theta_ml": "θ = θ_ML"}
-
-
-def data_set() -> torch.Tensor:
-    """The 200 points x_i drawn from θ_true (_TRUTH), shape (200, 1), float64, seeded."""
-    truth = LinearGaussianLVM(0.0, 1.0, *(torch.tensor(_TRUTH[k], dtype=torch.float64) for k in THETA))
-    return truth.sample(N_POINTS, generator=torch.Generator().manual_seed(SEED))[1][:, None]
-
-
-def _set(vae: LinearVAE, theta: dict, phi: dict) -> LinearVAE:
-    """θ = (w, b, σ) and φ = (a, c, s) into a LinearVAE(1, 1): W = w, μ = b, σ² and V = a, c, v = s²."""
-    return vae.assign(W=theta["w"], mu=theta["b"], log_sigma2=2 * math.log(theta["sigma"]),
-                      V=phi["a"], c=phi["c"], log_v=2 * math.log(phi["s"]))
-
-
-def _phi_star(vae: LinearVAE) -> dict:
-    """φ*(θ) = (a, c, s), the encoder that makes q_φ(z|x) the exact posterior at the vae's θ."""
-    best = vae.best_encoder()
-    return {"a": best["V"].item(), "c": best["c"].item(), "s": (0.5 * best["log_v"]).exp().item()}
-
-
-def at_theta(x: torch.Tensor, theta: dict, sign: float = 1.0) -> tuple[float, list[float]]:
-    """(mean log p_θ(x) over x, φ*(θ) as [a, c, s]) at θ = (sign · w, b, σ): what the dashboard shows with
-    φ = φ*(θ) ticked (lesson 04, further/04c)."""
-    vae = LinearVAE(1, 1).assign(W=sign * theta["w"], mu=theta["b"], log_sigma2=2 * math.log(theta["sigma"]))
-    with torch.no_grad():
-        return vae.marginal().log_prob(x).mean().item(), list(_phi_star(vae).values())
 
 
 class _Toggle(W.Checkbox):
@@ -81,19 +49,19 @@ class _SplitView:
         self.x, self.vae = x, LinearVAE(1, 1)
         order = x[:, 0].argsort()
         self.marked = x[order[[round(q * (len(x) - 1)) for q in _MARKED]]]  # (3, 1)
-        self.xs, self.zs = np.linspace(*X_VIEW, 221), np.linspace(*Z_VIEW, 181)
+        self.xs, self.zs = np.linspace(*_X_VIEW, 221), np.linspace(*_Z_VIEW, 181)
         self.best = -0.5 * math.log(2 * math.pi * math.e * x.var(correction=0).item())  # max over θ
         self.floor = self.best - _DEPTH
         self.previous, self.message = None, "move a slider: θ = (w, b, σ) or φ = (a, c, s)"
 
     def effective(self, phi_star=False, theta_ml=False, **v) -> tuple[dict, dict]:
         """The θ and φ in force, set into the LinearVAE: the sliders', or θ_ML and φ*(θ)."""
-        theta = ml_theta(self.x, v["w"], v["sigma"]) if theta_ml else {k: v[k] for k in THETA}
+        theta = ml_theta_1d(self.x, v["w"], v["sigma"]) if theta_ml else {k: v[k] for k in THETA}
         phi = {k: v[k] for k in PHI}
-        _set(self.vae, theta, phi)
+        theta_phi.assign(self.vae, theta, phi)
         if phi_star:
-            phi = _phi_star(self.vae)
-            _set(self.vae, theta, phi)
+            phi = theta_phi.phi_star(self.vae)
+            theta_phi.assign(self.vae, theta, phi)
         return theta, phi
 
     def terms(self) -> dict:
@@ -114,11 +82,12 @@ class _SplitView:
         for i, (xi, mark) in enumerate(zip(self.marked[:, 0].tolist(), "^so", strict=True)):
             left.plot([xi], [0.0], mark, ms=9, color=f"C{i}", clip_on=False)  # marker and colour both
             mid.plot([], [], color=f"C{i}", marker=mark, label=f"$x = {xi:.2f}$")
-        left.set(xlim=X_VIEW, ylim=(0, 0.45), xlabel="$x$", ylabel="density", title=r"data and $p_\theta(x)$")
+        left.set(xlim=_X_VIEW, ylim=(0, 0.45), xlabel="$x$", ylabel="density",
+                 title=r"data and $p_\theta(x)$")
         colours = [f"C{i}" for i in range(3)]  # one collection per kind: one draw call, not three
         self.posterior_lines = mid.add_collection(LineCollection([], colors=colours, lw=3, alpha=0.45))
         self.q_lines = mid.add_collection(LineCollection([], colors=colours, lw=1.5, linestyles="--"))
-        mid.set(xlim=Z_VIEW, ylim=(0, DENSITY_TOP), xlabel="$z$",
+        mid.set(xlim=_Z_VIEW, ylim=(0, _DENSITY_TOP), xlabel="$z$",
                 title=r"$p_\theta(z \mid x_i)$ solid, $q_\phi(z \mid x_i)$ dashed")
         for ax in (left, mid):
             ax.legend(loc="upper left", fontsize=10)
@@ -230,22 +199,3 @@ def dashboard(x=None) -> Dashboard:
                      note="θ can move the total (black); φ never can: it moves only where the blue ELBO "
                           "ends and the red KL begins. φ*(θ) sets the KL to 0; θ_ML puts the total at "
                           "its maximum (dotted).")
-
-
-def dependencies() -> DependencyMatrix:
-    """Lesson 04's dependency matrix, the dashboard's LinearVAE(1, 1) at its defaults (θ = (w, b, σ) as
-    W, μ, log σ², φ = (a, c, s) as V, c, log v) at t = -1.3, 0.4, 2.1: does each function of t read each
-    component? Rows: log p_θ(z), p_θ(x|z0), p_θ(x), p_θ(z|x0), q_φ(z|x0) (x0 = 0.8, z0 = 0.3); ELBO and
-    KL at x = t."""
-    vae = _set(LinearVAE(1, 1), DEFAULTS, DEFAULTS)
-    x0, z0 = torch.tensor([[0.8]], dtype=torch.float64), torch.tensor([[0.3]], dtype=torch.float64)
-    functions = {"p_θ(z)": lambda t: vae.prior().log_prob(t),
-                 "p_θ(x|z)": lambda t: vae.likelihood(z0).log_prob(t),
-                 "p_θ(x)": lambda t: vae.marginal().log_prob(t),
-                 "p_θ(z|x)": lambda t: vae.posterior(x0).log_prob(t),
-                 "q_φ(z|x)": lambda t: vae.encoder(x0).log_prob(t),
-                 "ELBO(θ, φ)": lambda t: vae.elbo_analytic(t.reshape(1, 1)),
-                 "KL(q_φ ‖ p_θ(z|x))": lambda t: vae.kl_to_posterior(t.reshape(1, 1))}
-    params = {"w": vae.W, "b": vae.mu, "σ": vae.log_sigma2, "a": vae.V, "c": vae.c, "s": vae.log_v}
-    points = torch.tensor([[-1.3], [0.4], [2.1]], dtype=torch.float64)
-    return dependency._function_dependencies(functions, params, points)
